@@ -1,0 +1,57 @@
+"""Checkpoints: plain dicts of tensors and Python values, loadable with torch.load(weights_only=True),
+written atomically so an interrupted save never leaves a half file."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import EFLDError
+from .models import create_model
+
+
+def save_checkpoint(path: Path | str, state: dict[str, Any]) -> None:
+    """torch.save into a temporary file beside `path`, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path | str) -> dict[str, Any]:
+    """Load safely (weights_only=True); a clear error for a missing or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise EFLDError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle/zip errors of many kinds
+        raise EFLDError(f"{path}: not a readable EFLD checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(state, dict) or "model" not in state or "model_args" not in state:
+        raise EFLDError(f"{path}: not an EFLD checkpoint (needs 'model' and 'model_args')")
+    return state
+
+
+def model_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """State dict of a model, unwrapping DistributedDataParallel."""
+    return getattr(model, "module", model).state_dict()
+
+
+def load_model(path: Path | str) -> nn.Module:
+    """The model stored in a checkpoint, in eval mode."""
+    state = load_checkpoint(path)
+    args = dict(state["model_args"])
+    model = create_model(args.pop("name", "efld_mnv3_small"), **args)
+    model.load_state_dict(state["model"])
+    return model.eval()

@@ -1,0 +1,170 @@
+"""The `efld` command line; each command mirrors a Python function of the package."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import EFLDError
+
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """EFLD: train, evaluate and export a tiny 68-point facial landmark detector.
+
+    Data is read from --data-root / $EFLD_DATA (default ../shared/data).
+    """
+
+
+@cli.command("train")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", help="Run folder (checkpoints, metrics.jsonl, config.yaml).")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float)
+@click.option("--seed", type=int)
+@click.option("--workers", type=int, help="DataLoader worker processes.")
+@click.option("--threads", type=int, help="torch CPU threads per process.")
+@click.option("--max-steps", type=int, help="Stop after this many optimiser steps (smoke runs).")
+@click.option("--max-samples", type=int, help="Train on a random subset of this size.")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint to resume from.")
+@click.option("--skip-bad", is_flag=True, default=None, help="Leave out bad records (listed) instead of stopping.")
+@click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
+def train_cmd(config: Path | None, resume: Path | None, no_progress: bool, **overrides) -> None:
+    """Train a model from CONFIG (YAML; default: the shipped CPU recipe), flags overriding its keys.
+
+    Runs under torchrun too: `torchrun --nproc_per_node 2 -m efld_export.cli train CONFIG`.
+    """
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig.from_file(config or DEFAULT_CONFIG, overrides)
+    best = train(cfg, resume=resume, progress=not no_progress)
+    click.echo(str(best))
+
+
+@cli.command("eval")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--split", help="Split of a train.csv/test.csv dataset (or DATA_DIR:split).")
+@click.option("--ced", type=click.Path(dir_okay=False, path_type=Path), help="Write a CED plot (PNG).")
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), help="Write a grid of faces with points (PNG/JPEG).")
+@click.option("--threads", default=1, show_default=True, help="Threads for the ONNX/TFLite runtimes.")
+@click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
+def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | None, ced: Path | None,
+             grid: Path | None, threads: int, skip_bad: bool) -> None:
+    """Evaluate MODEL (.pt, .onnx or .tflite) on DATA_DIR (any supported dataset layout).
+
+    The face box is the ground-truth landmark box squared and scaled by 1.25; every image is counted.
+    NMEs are in %: nme_bbox (by sqrt(w*h) of the landmark box, per |yaw| bin), nme_interocular.
+    """
+    from .data import load_records, parse_spec
+    from .evaluate import ced_plot, draw_grid, evaluate
+    from .metrics import nme_interocular
+    from .runtime import LandmarkModel
+
+    lm = LandmarkModel.from_artifact(model, threads=threads)
+    records = load_records(data_dir, split=split, skip_bad=skip_bad)
+    report, pred = evaluate(lm, records, data_dir=parse_spec(data_dir)[0])
+    report["model"] = str(model)
+    report["data"] = str(data_dir)
+    text = json.dumps(report, indent=2)
+    if json_out:
+        _write_text(json_out, text)
+    if ced:
+        import numpy as np
+
+        gt = np.stack([r.points for r in records])
+        ced_plot({model.name: nme_interocular(pred, gt)}, ced)
+    if grid:
+        draw_grid(records, pred, grid)
+    click.echo(text)
+
+
+@cli.command("features")
+@click.argument("landmarks", type=click.Path(path_type=Path))
+@click.option("--ratio", "ratios", multiple=True, metavar="A-B/C-D",
+              help="Extra ratio r(ij,kl)=d(A,B)/d(C,D) of named 5-point-subset points (repeatable), e.g. "
+                   "nose_tip-mouth_left/right_eye_outer-left_eye_outer.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
+              help="JSON lines or CSV.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
+def features_cmd(landmarks: Path, ratios: tuple[str, ...], fmt: str, out: Path | None) -> None:
+    """Geometric features of 68-point landmarks: 5-point distances and scale-invariant ratios.
+
+    LANDMARKS is a landmarks CSV (image,x0,y0,...,x67,y67) or any dataset folder. Point names:
+    right_eye_outer, left_eye_outer, nose_tip, mouth_right, mouth_left, mouth_centre.
+    """
+    import csv
+    import io
+
+    from .data.readers import iter_records, read_landmarks_csv
+    from .data.record import Record
+    from .errors import DataError
+    from .features import features, parse_ratio
+
+    pairs = [parse_ratio(r) for r in ratios]
+    items = (read_landmarks_csv(landmarks, landmarks.parent) if landmarks.suffix == ".csv"
+             else iter_records(landmarks))
+    rows = []
+    for item in items:
+        if isinstance(item, DataError):
+            click.echo(f"warning: {item}", err=True)
+            continue
+        assert isinstance(item, Record)
+        rows.append({"image": item.image_path.name, **features(item.points, pairs)})
+    if not rows:
+        raise DataError("no landmarks to compute features from", path=str(landmarks))
+    if fmt == "json":
+        text = "\n".join(json.dumps(r) for r in rows)
+    else:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        text = buf.getvalue().rstrip("\n")
+    if out:
+        _write_text(out, text)
+    else:
+        click.echo(text)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except EFLDError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+def export_main() -> None:
+    """`efld-export`: the same as `efld export`."""
+    sys.argv.insert(1, "export")
+    main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""68-point labels for faces that carry only AFLW's 21 human points.
+
+First labeller: a rigid fit of the 3D mean face to the visible human points
+(cv2.solvePnP), projecting all 68 points. Faces whose fit disagrees with their own
+human points by more than `max_fit_error` (fraction of the face size) are dropped
+and counted. Invisible human points (NaN) are never used as evidence.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .data.record import Record
+from .landmarks import AFLW21_TO_68
+from .pose import fit_rigid, project, rotation_to_angles
+
+#: AFLW points used for fitting: every one with a 68-point counterpart (ear lobes have none).
+FIT_POINTS = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is not None)
+
+
+def mean_face_21(mean_face: np.ndarray) -> np.ndarray:
+    """3D positions of the 21 AFLW points on the 68-point mean face (NaN for the ear lobes)."""
+    out = np.full((21, 3), np.nan)
+    for i, idx in enumerate(AFLW21_TO_68):
+        if idx is not None:
+            out[i] = mean_face[list(idx)].mean(0) if isinstance(idx, tuple) else mean_face[idx]
+    return out
+
+
+@dataclass
+class Label:
+    """A labelled face: 68 points in pixels, (yaw, pitch, roll) degrees, fit error (fraction of face size)."""
+
+    points: np.ndarray
+    pose: np.ndarray
+    fit_error: float
+
+
+def label_from_21(points21: np.ndarray, mean_face: np.ndarray, width: float, height: float,
+                  yaw_deg: float | None = None) -> Label | None:
+    """Rigidly fit the mean face to the visible 21 points; None if fewer than 4 are visible."""
+    p2 = points21.copy()
+    p3 = mean_face_21(mean_face)
+    use = np.zeros(21, bool)
+    use[list(FIT_POINTS)] = True
+    p2[~use] = np.nan
+    try:
+        rvec, tvec = fit_rigid(p2, p3, width, height)
+    except ValueError:
+        return None
+    pts68 = project(mean_face, rvec, tvec, width, height)
+    fitted21 = project(np.nan_to_num(p3), rvec, tvec, width, height)
+    known = ~np.isnan(p2).any(1)
+    size = np.sqrt(np.prod(pts68.max(0) - pts68.min(0)))
+    err = float(np.linalg.norm(fitted21[known] - p2[known], axis=1).mean() / max(size, 1e-6))
+    pose = rotation_to_angles(rvec)
+    if yaw_deg is not None and np.isfinite(yaw_deg):
+        pose[0] = yaw_deg
+    return Label(pts68, pose, err)
+
+
+def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: float = 0.08,
+                  progress: bool = True) -> tuple[list[tuple[Record, Label]], dict]:
+    """Label every record holding extra['points21']; returns kept (record, label) pairs and a report."""
+    kept: list[tuple[Record, Label]] = []
+    dropped = {"too_few_points": 0, "fit_error": 0}
+    for rec in tqdm(records, desc="labelling", unit="face", disable=not progress):
+        h, w = rec.extra["image"].shape[:2] if "image" in rec.extra else rec.extra["image_size"]
+        lab = label_from_21(rec.extra["points21"], mean_face, w, h, rec.extra.get("yaw_deg"))
+        if lab is None:
+            dropped["too_few_points"] += 1
+        elif lab.fit_error > max_fit_error:
+            dropped["fit_error"] += 1
+        else:
+            kept.append((rec, lab))
+    report = {"n_input": len(records), "n_kept": len(kept), "dropped": dropped, "max_fit_error": max_fit_error,
+              "method": "rigid mean-face PnP fit to visible AFLW-21 points"}
+    return kept, report
+
+
+def write_csv_dataset(out_dir: Path, labelled: list[tuple[Record, Label]], report: dict) -> None:
+    """Write labels in the CSV layout (landmarks.csv + pose.csv, absolute image paths), atomically."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
+    with open(tmp / "landmarks.csv", "w", newline="") as f, open(tmp / "pose.csv", "w", newline="") as g:
+        lw, pw = csv.writer(f), csv.writer(g)
+        lw.writerow(["image"] + [f"{c}{i}" for i in range(68) for c in "xy"])
+        pw.writerow(["image", "pitch_deg", "yaw_deg", "roll_deg"])
+        for rec, lab in labelled:
+            name = str(Path(rec.image_path).resolve())
+            lw.writerow([name] + [f"{v:.2f}" for v in lab.points.ravel()])
+            yaw, pitch, roll = lab.pose
+            pw.writerow([name, f"{pitch:.3f}", f"{yaw:.3f}", f"{roll:.3f}"])
+    (tmp / "labels.json").write_text(json.dumps(report, indent=2))
+    (tmp / "images").mkdir()
+    if out_dir.exists():
+        old = out_dir.with_name(out_dir.name + ".old")
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        import shutil
+
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, out_dir)

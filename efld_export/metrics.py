@@ -1,0 +1,65 @@
+"""Landmark and pose metrics (NME, failure rate, CED/AUC, pose MAE) as in 300-W and 3DDFA."""
+from __future__ import annotations
+
+import numpy as np
+
+from .crop import box_from_points
+from .landmarks import INTEROCULAR
+
+#: |yaw| bins of the protocol: [0, 30], (30, 60], (60, 90] (anything beyond 90 counts in the last).
+YAW_BINS: tuple[tuple[str, float, float], ...] = (("yaw_0_30", -1, 30), ("yaw_30_60", 30, 60),
+                                                  ("yaw_60_90", 60, np.inf))
+#: Records with any |angle| above this have broken poses (a few AFLW2000-3D faces) and are left out of pose MAE.
+MAX_VALID_ANGLE = 99.0
+
+
+def point_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Mean point-to-point error per face over the known ground-truth points; pred/gt (N, 68, 2)."""
+    d = np.linalg.norm(pred - gt, axis=-1)
+    return np.nanmean(d, axis=1)
+
+
+def nme_bbox(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per-face NME normalised by sqrt(w*h) of the ground-truth landmark box (3DDFA protocol)."""
+    sizes = np.array([np.sqrt(np.prod(box_from_points(g)[2:])) for g in gt])
+    return point_errors(pred, gt) / sizes
+
+
+def nme_interocular(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per-face NME normalised by the outer-eye-corner distance (300-W)."""
+    a, b = INTEROCULAR
+    return point_errors(pred, gt) / np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
+
+
+def ced_auc(errors: np.ndarray, threshold: float = 0.10, steps: int = 1000) -> tuple[float, float]:
+    """(failure rate, area under the cumulative error distribution up to threshold, normalised to 1)."""
+    xs = np.linspace(0, threshold, steps + 1)
+    ced = np.array([(errors <= x).mean() for x in xs])
+    return float((errors > threshold).mean()), float(np.trapz(ced, xs) / threshold)
+
+
+def yaw_binned(values: np.ndarray, yaw: np.ndarray | None) -> dict[str, float]:
+    """Mean per |yaw| bin, the mean of the bins, and the overall mean."""
+    out: dict[str, float] = {}
+    if yaw is not None and np.isfinite(yaw).all():
+        means = []
+        for name, lo, hi in YAW_BINS:
+            sel = (np.abs(yaw) > lo) & (np.abs(yaw) <= hi)
+            m = float(values[sel].mean()) if sel.any() else float("nan")
+            out[name] = m
+            out[f"n_{name}"] = int(sel.sum())
+            means.append(m)
+        out["mean_of_bins"] = float(np.nanmean(means))
+    out["overall"] = float(values.mean())
+    return out
+
+
+def pose_mae(pred_deg: np.ndarray, gt_deg: np.ndarray) -> dict[str, float]:
+    """Mean absolute error of yaw, pitch, roll in degrees (faces with a broken pose left out)."""
+    ok = (np.abs(gt_deg) <= MAX_VALID_ANGLE).all(1)
+    err = np.abs(pred_deg[ok] - gt_deg[ok])
+    err = np.minimum(err, 360 - err)
+    out = {k: float(err[:, i].mean()) for i, k in enumerate(("yaw", "pitch", "roll"))}
+    out["mean"] = float(err.mean())
+    out["n"] = int(ok.sum())
+    return out

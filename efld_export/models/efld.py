@@ -1,0 +1,38 @@
+"""The EFLD landmark network: MobileNetV3 backbone, multi-scale fusion, landmark and pose heads.
+
+Multi-scale fusion as PFLD's S1/S2/S3: global-average-pooled stride-8 and stride-16 features
+plus a full-size convolution over the last 7x7 map (keeps spatial layout), concatenated before
+the 136-output landmark layer. The pose head (yaw, pitch, roll in radians) is trained as the
+auxiliary task and kept in exported models, since users want head pose.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..crop import INPUT_SIZE
+from ..landmarks import NUM_POINTS
+from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
+
+
+class EFLDNet(nn.Module):
+    def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
+                 pose_hidden: int = 64, input_size: int = INPUT_SIZE):
+        super().__init__()
+        self.backbone = MobileNetV3Small(width, act, se)
+        c1, c2, c3 = self.backbone.channels
+        final = input_size // 16
+        self.s3 = nn.Sequential(nn.Conv2d(c3, s3_channels, final, 1, 0, bias=False), nn.BatchNorm2d(s3_channels),
+                                activation(act))
+        self.landmarks = nn.Linear(c1 + c2 + s3_channels, NUM_POINTS * 2)
+        self.pose = nn.Sequential(ConvBNAct(c2, pose_hidden, 1, 1, act=act), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(pose_hidden, pose_hidden), activation(act), nn.Linear(pose_hidden, 3))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (N, 3, 112, 112) RGB in [0, 1]. Returns landmarks (N, 136) in crop units [0, 1]
+        (x0, y0, x1, ...) and pose (N, 3) radians (yaw, pitch, roll)."""
+        f1, f2, f3 = self.backbone(x)
+        s1 = f1.mean((2, 3))
+        s2 = f2.mean((2, 3))
+        s3 = self.s3(f3).flatten(1)
+        return self.landmarks(torch.cat([s1, s2, s3], 1)), self.pose(f2)

@@ -1,0 +1,115 @@
+"""MobileNetV3 backbone (Howard et al., 2019), written here because torchvision cannot be
+used beside the CPU torch build. Adapted to 112x112 landmark input: the last stage stays at
+stride 16 so that the landmark head still sees a 7x7 map."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "hswish": lambda: nn.Hardswish(),
+    "relu": lambda: nn.ReLU(),
+    "relu6": lambda: nn.ReLU6(),
+}
+
+
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """Round channels to a multiple of `divisor`, never below 90% of v (as in the reference)."""
+    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * v else new
+
+
+def activation(name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+class ConvBNAct(nn.Sequential):
+    def __init__(self, cin: int, cout: int, k: int, stride: int, groups: int = 1, act: str | None = "relu"):
+        layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+                                   nn.BatchNorm2d(cout)]
+        if act:
+            layers.append(activation(act))
+        super().__init__(*layers)
+
+
+class SqueezeExcite(nn.Module):
+    """Channel attention; hard-sigmoid gate as in MobileNetV3."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        mid = make_divisible(ch / 4)
+        self.fc1 = nn.Conv2d(ch, mid, 1)
+        self.fc2 = nn.Conv2d(mid, ch, 1)
+        self.act = nn.ReLU()
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean((2, 3), keepdim=True)
+        return x * self.gate(self.fc2(self.act(self.fc1(s))))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, k: int, exp: int, cout: int, se: bool, act: str, stride: int):
+        super().__init__()
+        layers: list[nn.Module] = []
+        if exp != cin:
+            layers.append(ConvBNAct(cin, exp, 1, 1, act=act))
+        layers.append(ConvBNAct(exp, exp, k, stride, groups=exp, act=act))
+        if se:
+            layers.append(SqueezeExcite(exp))
+        layers.append(ConvBNAct(exp, cout, 1, 1, act=None))
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.block(x)
+        return x + y if self.residual else y
+
+
+#: MobileNetV3-Small: kernel, expansion, out channels, SE, uses the "hard" activation, stride.
+#: The paper's last stride-2 block runs at stride 1 here (see module docstring).
+SMALL_CFG: tuple[tuple[int, int, int, bool, bool, int], ...] = (
+    (3, 16, 16, True, False, 2),
+    (3, 72, 24, False, False, 2),
+    (3, 88, 24, False, False, 1),
+    (5, 96, 40, True, True, 2),
+    (5, 240, 40, True, True, 1),
+    (5, 240, 40, True, True, 1),
+    (5, 120, 48, True, True, 1),
+    (5, 144, 48, True, True, 1),
+    (5, 288, 96, True, True, 1),
+    (5, 576, 96, True, True, 1),
+    (5, 576, 96, True, True, 1),
+)
+
+
+class MobileNetV3Small(nn.Module):
+    """Returns the feature maps at strides 8, 16 and the last stage (stride 16), for multi-scale fusion."""
+
+    def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True):
+        super().__init__()
+        c = lambda v: make_divisible(v * width)  # noqa: E731
+        hard = act  # the paper's "HS" blocks use the configured activation
+        self.stem = ConvBNAct(3, c(16), 3, 2, act=hard)
+        blocks = []
+        cin = c(16)
+        for k, exp, cout, use_se, is_hard, s in SMALL_CFG:
+            blocks.append(InvertedResidual(cin, k, c(exp), c(cout), use_se and se, hard if is_hard else "relu", s))
+            cin = c(cout)
+        self.blocks = nn.ModuleList(blocks)
+        #: indices of the blocks whose outputs are the stride-8, stride-16 and final features
+        self.taps = (2, 7, len(blocks) - 1)
+        self.channels = tuple(c(SMALL_CFG[i][2]) for i in self.taps)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem(x)
+        feats = []
+        for i, b in enumerate(self.blocks):
+            x = b(x)
+            if i in self.taps:
+                feats.append(x)
+        return feats

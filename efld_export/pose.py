@@ -1,0 +1,100 @@
+"""Head pose from 2D landmarks by fitting a rigid 3D mean face (cv2.solvePnP).
+
+Used to label pose where the data has none, and to turn sparse human points into
+68-point labels by projecting the fitted mean face. Angles follow the AFLW2000-3D
+convention (degrees; yaw positive when the face turns to the image's left, as in
+its pose.csv), checked against that file in tests/benchmarks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import DataError
+
+
+def load_mean_face(path: Path | str) -> np.ndarray:
+    """The 68x3 mean face (mm; x right, y down, z away from the camera)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("mean face file not found", path=str(path))
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    if data.shape != (68, 4):
+        raise DataError(f"expected 68 rows of point,x,y,z, got {data.shape}", path=str(path))
+    return data[:, 1:].astype(np.float64)
+
+
+def camera_matrix(width: float, height: float) -> np.ndarray:
+    """Pinhole camera with focal length = image width and the principal point at the centre."""
+    return np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
+
+
+def fit_rigid(points2d: np.ndarray, points3d: np.ndarray, width: float, height: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Rigid PnP fit of 3D points to 2D points (NaN rows ignored): SQPnP then iterative refinement.
+
+    Returns (rvec, tvec). Needs at least 4 known points.
+    """
+    known = ~np.isnan(points2d).any(1) & ~np.isnan(points3d).any(1)
+    if known.sum() < 4:
+        raise ValueError(f"need at least 4 known points for a pose fit, got {int(known.sum())}")
+    obj = np.ascontiguousarray(points3d[known], dtype=np.float64)
+    img = np.ascontiguousarray(points2d[known], dtype=np.float64)
+    cam = camera_matrix(width, height)
+    ok, rvec, tvec = cv2.solvePnP(obj, img, cam, None, flags=cv2.SOLVEPNP_SQPNP)
+    if not ok:
+        raise ValueError("solvePnP failed")
+    if known.sum() >= 6:
+        ok, rvec, tvec = cv2.solvePnP(obj, img, cam, None, rvec, tvec, useExtrinsicGuess=True,
+                                      flags=cv2.SOLVEPNP_ITERATIVE)
+    return rvec, tvec
+
+
+def project(points3d: np.ndarray, rvec: np.ndarray, tvec: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Project 3D points with a fitted pose into image pixels."""
+    out, _ = cv2.projectPoints(np.ascontiguousarray(points3d, dtype=np.float64), rvec, tvec,
+                               camera_matrix(width, height), None)
+    return out.reshape(-1, 2)
+
+
+def rotation_to_angles(rvec: np.ndarray) -> np.ndarray:
+    """Rotation vector -> (yaw, pitch, roll) degrees in the AFLW2000-3D convention.
+
+    The mean face has y down and z away from the camera; AFLW2000-3D's Pose_Para is
+    the 3DDFA convention R = Rx(pitch) Ry(yaw) Rz(roll) with y up, hence the sign flips.
+    """
+    r, _ = cv2.Rodrigues(np.asarray(rvec, dtype=np.float64))
+    # Change of basis y, z -> -y, -z (a rotation of pi about x) on both sides.
+    f = np.diag([1.0, -1.0, -1.0])
+    r = f @ r @ f
+    sy = -r[0, 2]
+    yaw = np.arcsin(np.clip(sy, -1, 1))
+    pitch = np.arctan2(r[1, 2], r[2, 2])
+    roll = np.arctan2(r[0, 1], r[0, 0])
+    return np.degrees(np.array([yaw, pitch, roll]))
+
+
+def pose_from_landmarks(points68: np.ndarray, mean_face: np.ndarray, width: float, height: float) -> np.ndarray:
+    """(yaw, pitch, roll) degrees of 68 landmarks (NaN for unknown points)."""
+    rvec, _ = fit_rigid(points68, mean_face, width, height)
+    return rotation_to_angles(rvec)
+
+
+def angles_to_rotation(pose_deg: np.ndarray) -> np.ndarray:
+    """(yaw, pitch, roll) degrees -> 3x3 rotation in the mean face's camera frame (inverse of rotation_to_angles)."""
+    from scipy.spatial.transform import Rotation
+
+    yaw, pitch, roll = pose_deg
+    r = Rotation.from_euler("XYZ", [-pitch, -yaw, -roll], degrees=True).as_matrix()
+    f = np.diag([1.0, -1.0, -1.0])
+    return f @ r @ f
+
+
+def rotate_in_plane(pose_deg: np.ndarray, angle_deg: float) -> np.ndarray:
+    """The pose of a face after its image is rotated by angle_deg (counter-clockwise, as crop_matrix)."""
+    a = np.radians(-angle_deg)
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    rvec, _ = cv2.Rodrigues(rz @ angles_to_rotation(pose_deg))
+    return rotation_to_angles(rvec)

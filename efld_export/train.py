@@ -1,0 +1,293 @@
+"""Training: `efld train CONFIG [flags]`, single process or under torchrun (DistributedDataParallel).
+
+Seeded, resumable (`--resume`), a JSON-lines metrics log, a checkpoint every epoch (last.pt)
+and the best by validation NME (best.pt). gloo on CPU, nccl on GPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+from tqdm import tqdm
+
+from .augment import AugmentConfig, augment
+from .checkpoint import load_checkpoint, model_state, save_checkpoint
+from .crop import INPUT_SIZE, box_from_points
+from .data import data_root, load_records, parse_spec
+from .data.record import Record
+from .errors import EFLDError
+from .evaluate import evaluate
+from .label import label_records
+from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
+from .models import create_model
+from .pose import load_mean_face, pose_from_landmarks, rotate_in_plane
+from .runtime import LandmarkModel, TorchBackend
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; a YAML file sets these keys, flags override them."""
+
+    train: list[str] = field(default_factory=lambda: ["youtube-faces-68:train", "aflw-21pt-crops"])
+    val: str | None = "aflw2000-3d-val"
+    data_root: str | None = None
+    mean_face: str = "mean_face_68_3d.csv"
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "efld_mnv3_small", "width": 0.5,
+                                                           "act": "relu", "se": True})
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 1.0
+    loss: dict[str, Any] = field(default_factory=dict)
+    augment: dict[str, Any] = field(default_factory=dict)
+    label_max_fit_error: float = 0.08
+    seed: int = 0
+    workers: int = 0
+    threads: int | None = None
+    out: str = "runs/default"
+    max_steps: int | None = None
+    max_samples: int | None = None
+    val_max: int | None = None
+    skip_bad: bool = False
+
+    @classmethod
+    def from_file(cls, path: Path | str | None, overrides: dict[str, Any] | None = None) -> "TrainConfig":
+        data: dict[str, Any] = {}
+        if path is not None:
+            p = Path(path)
+            if not p.is_file():
+                raise EFLDError(f"{p}: config file not found")
+            try:
+                data = yaml.safe_load(p.read_text()) or {}
+            except yaml.YAMLError as e:
+                raise EFLDError(f"{p}: not valid YAML ({e})") from None
+        data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise EFLDError(f"unknown config key(s): {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class Sample:
+    image: np.ndarray
+    points: np.ndarray
+    pose: np.ndarray  # degrees, NaN where unknown
+    weight: float
+
+
+def _resolve_spec(spec: str, root: Path) -> str:
+    path, split = parse_spec(spec)
+    if not path.is_absolute() and not path.exists():
+        path = root / path
+    return f"{path}:{split}" if split else str(path)
+
+
+def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str, Any]]:
+    """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
+    root = Path(cfg.data_root) if cfg.data_root else data_root()
+    mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
+    records: list[Record] = []
+    info: dict[str, Any] = {"sources": {}}
+    for spec in cfg.train:
+        recs = load_records(_resolve_spec(spec, root), skip_bad=cfg.skip_bad, progress=False)
+        sparse = [r for r in recs if "points21" in r.extra]
+        dense = [r for r in recs if "points21" not in r.extra]
+        if sparse:
+            kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False)
+            for rec, lab in kept:
+                rec.points, rec.pose = lab.points, lab.pose
+                rec.extra["occluded"] = bool(np.isnan(rec.extra["points21"]).any())
+            dense += [rec for rec, _ in kept]
+            info["sources"][spec] = {"records": len(recs), "labelling": report}
+            log(f"{spec}: labelled {report['n_kept']}/{report['n_input']} faces ({report['dropped']})")
+        else:
+            info["sources"][spec] = {"records": len(recs)}
+        records += dense
+    if cfg.max_samples:
+        rng = np.random.default_rng(cfg.seed)
+        records = [records[i] for i in sorted(rng.permutation(len(records))[:cfg.max_samples])]
+    for r in records:
+        if r.pose is None or not np.isfinite(r.pose).all():
+            h, w = r.extra["image"].shape[:2]
+            r.pose = pose_from_landmarks(r.points, mean_face, w, h)
+    attrs = np.stack([attributes(r.pose, bool(r.extra.get("occluded", False))) for r in records])
+    w_c, freq = class_weights(attrs)
+    weights = sample_weights(attrs, w_c)
+    info["class_frequency"] = dict(zip(CLASSES, map(float, freq)))
+    info["class_weight"] = dict(zip(CLASSES, map(float, w_c)))
+    info["n_samples"] = len(records)
+    samples = [Sample(r.extra["image"], r.points, np.asarray(r.pose, dtype=np.float64), float(wt))
+               for r, wt in zip(records, weights)]
+    return samples, info
+
+
+class LandmarkDataset(Dataset):
+    """Augmented 112x112 crops with normalised points, radians pose and sample weight."""
+
+    def __init__(self, samples: list[Sample], aug: AugmentConfig | None, seed: int):
+        self.samples, self.aug, self.seed, self.epoch = samples, aug, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        s = self.samples[i]
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        crop, pts, angle, flipped = augment(s.image, s.points, box_from_points(s.points), rng, self.aug)
+        pose = s.pose.copy()
+        if angle and np.isfinite(pose).all():
+            pose = rotate_in_plane(pose, angle)
+        if flipped:
+            pose[[0, 2]] *= -1
+        mask = ~np.isnan(pts).any(1)
+        pts = np.nan_to_num(pts / (INPUT_SIZE - 1))
+        img = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float().div_(255)
+        return (img, torch.from_numpy(pts).float(), torch.from_numpy(mask),
+                torch.from_numpy(np.radians(pose)).float(), torch.tensor(s.weight, dtype=torch.float32))
+
+
+def _setup_distributed() -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -> Path:
+    """Run training; returns the path of the best checkpoint (or last.pt when there is no validation)."""
+    rank, world, device = _setup_distributed()
+    is_main = rank == 0
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    log = (lambda m: print(m, file=sys.stderr)) if is_main else (lambda m: None)
+    samples, info = prepare_samples(cfg, log)
+    root = Path(cfg.data_root) if cfg.data_root else data_root()
+    val_records = None
+    if cfg.val and is_main:
+        val_records = load_records(_resolve_spec(cfg.val, root), skip_bad=cfg.skip_bad, progress=False)
+        if cfg.val_max:
+            val_records = val_records[:cfg.val_max]
+    aug = AugmentConfig(**cfg.augment)
+    loss_cfg = LossConfig(**cfg.loss)
+    ds = LandmarkDataset(samples, aug, cfg.seed)
+    if world > 1:
+        sampler = torch.utils.data.distributed.DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed)
+    else:
+        sampler = RandomSampler(ds, generator=torch.Generator().manual_seed(cfg.seed))
+    loader = DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=True)
+    if len(loader) == 0:
+        raise EFLDError(f"batch size {cfg.batch_size} is larger than the {len(ds) // world} samples per process")
+    model_args = dict(cfg.model)
+    name = model_args.pop("name", "efld_mnv3_small")
+    model: nn.Module = create_model(name, **model_args).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start_epoch, step, best = 0, 0, math.inf
+    if resume is not None:
+        state = load_checkpoint(resume)
+        model.load_state_dict(state["model"])
+        if "optimizer" in state:
+            opt.load_state_dict(state["optimizer"])
+        start_epoch, step, best = int(state["epoch"]) + 1, int(state["step"]), float(state.get("best_nme", math.inf))
+        log(f"resumed from {resume} at epoch {start_epoch}")
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    total = cfg.epochs * len(loader)
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    warmup = int(cfg.warmup_epochs * len(loader))
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+        (out / "data.json").write_text(json.dumps(info, indent=2))
+        log(f"{info['n_samples']} training samples; class frequencies {info['class_frequency']}")
+    meta = {"name": name, **model_args}
+    best_path = out / "best.pt"
+    for epoch in range(start_epoch, cfg.epochs):
+        if step >= total:
+            break
+        ds.set_epoch(epoch)
+        if world > 1:
+            sampler.set_epoch(epoch)
+        model.train()
+        t0, seen, sums = time.perf_counter(), 0, {"loss": 0.0, "landmark": 0.0, "pose": 0.0}
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not (progress and is_main))
+        for img, pts, mask, pose, weight in bar:
+            lr = _lr_at(step, total, warmup, cfg.lr)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            img, pts, mask, pose, weight = (t.to(device) for t in (img, pts, mask, pose, weight))
+            pred_pts, pred_pose = model(img)
+            loss, parts = efld_loss(pred_pts.view(-1, 68, 2), pts, mask, pred_pose, pose, weight, loss_cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += len(img)
+            sums["loss"] += float(loss.detach()) * len(img)
+            sums["landmark"] += parts["landmark"] * len(img)
+            sums["pose"] += parts["pose"] * len(img)
+            bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}", lr=f"{lr:.2e}")
+            if step >= total:
+                break
+        elapsed = time.perf_counter() - t0
+        record: dict[str, Any] = {"epoch": epoch + 1, "step": step, "lr": lr, "seconds": round(elapsed, 1),
+                                  "train_img_per_s": round(seen * world / elapsed, 1),
+                                  **{k: v / max(seen, 1) for k, v in sums.items()}}
+        if is_main:
+            net = getattr(model, "module", model)
+            if val_records is not None:
+                report, _ = evaluate(LandmarkModel(TorchBackend(net)), val_records, progress=False)
+                record["val"] = report
+                nme = report["nme_bbox"].get("mean_of_bins", report["nme_bbox"]["overall"])
+            else:
+                nme = record["loss"]
+            state = {"model": model_state(model), "model_args": meta, "optimizer": opt.state_dict(),
+                     "epoch": epoch, "step": step, "best_nme": min(best, nme), "config": dataclasses.asdict(cfg),
+                     "metrics": json.loads(json.dumps(record))}
+            save_checkpoint(out / "last.pt", state)
+            if nme < best:
+                best = nme
+                record["best"] = True
+                save_checkpoint(best_path, {k: v for k, v in state.items() if k != "optimizer"})
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            log(json.dumps({k: record[k] for k in ("epoch", "step", "loss", "train_img_per_s")}
+                           | ({"val_nme": round(nme, 3)} if val_records is not None else {})))
+        if world > 1:
+            torch.distributed.barrier()
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return best_path if best_path.exists() else out / "last.pt"

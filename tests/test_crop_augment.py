@@ -1,0 +1,65 @@
+import numpy as np
+
+from efld_export.augment import AugmentConfig, augment
+from efld_export.crop import (INPUT_SIZE, box_from_points, crop_face, crop_matrix, invert_matrix,
+                              transform_points, warp)
+from efld_export.landmarks import FLIP_PERM
+
+
+def test_crop_then_inverse_returns_the_original_points():
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(50, 250, (68, 2))
+    for angle in (0.0, 17.0, -33.0):
+        m = crop_matrix(np.array([150.0, 140.0]), 180.0, angle_deg=angle)
+        back = transform_points(transform_points(pts, m), invert_matrix(m))
+        assert np.abs(back - pts).max() < 1e-9
+
+
+def test_crop_maps_box_centre_to_crop_centre_and_side_to_input():
+    box = np.array([40.0, 60.0, 100.0, 80.0])
+    img = np.zeros((300, 300, 3), np.uint8)
+    crop, m = crop_face(img, box)
+    assert crop.shape == (INPUT_SIZE, INPUT_SIZE, 3)
+    c = transform_points(np.array([[90.0, 100.0]]), m)[0]
+    assert np.allclose(c, (INPUT_SIZE - 1) / 2)
+    # the crop side is 1.25 x the longer box side
+    a, b = transform_points(np.array([[90.0 - 62.5, 100.0], [90.0 + 62.5, 100.0]]), m)
+    assert np.isclose(b[0] - a[0], INPUT_SIZE)
+
+
+def test_crop_pixels_follow_the_points():
+    """A bright dot drawn at a point appears where the transformed point says."""
+    img = np.zeros((200, 200, 3), np.uint8)
+    img[120:123, 70:73] = 255
+    m = crop_matrix(np.array([100.0, 100.0]), 150.0, angle_deg=25)
+    crop = warp(img, m)
+    expected = transform_points(np.array([[71.0, 121.0]]), m)[0]
+    ys, xs = np.nonzero(crop[..., 0] > 60)
+    assert np.hypot(xs.mean() - expected[0], ys.mean() - expected[1]) < 1.0
+
+
+def test_flip_with_permutation_matches_the_mirrored_image():
+    """Flipping crop and points keeps each point on its pixel, and swaps left/right labels."""
+    rng = np.random.default_rng(0)
+    img = np.zeros((200, 200, 3), np.uint8)
+    pts = rng.uniform(60, 140, (68, 2)).round()
+    cfg = AugmentConfig(rotate_p=0, scale=0, shift=0, flip_p=1.0, occlude_p=0, colour_p=0, gray_p=0, blur_p=0)
+    crop, out, angle, flipped = augment(img, pts, box_from_points(pts), rng, cfg)
+    assert flipped and angle == 0
+    plain, ref, _, _ = augment(img, pts, box_from_points(pts), rng, None)
+    # the left outer corner (45) of the flipped face is the mirror of the right one (36) of the plain crop
+    assert np.allclose(out[45], [INPUT_SIZE - 1 - ref[36, 0], ref[36, 1]])
+    assert np.allclose(out, np.column_stack([INPUT_SIZE - 1 - ref[FLIP_PERM, 0], ref[FLIP_PERM, 1]]))
+    assert np.array_equal(crop, plain[:, ::-1])
+
+
+def test_augment_keeps_points_consistent_with_pixels_under_rotation_and_scale():
+    rng = np.random.default_rng(3)
+    img = np.zeros((240, 240, 3), np.uint8)
+    pts = rng.uniform(80, 160, (68, 2)).round()
+    img[int(pts[30, 1]) - 1:int(pts[30, 1]) + 2, int(pts[30, 0]) - 1:int(pts[30, 0]) + 2] = 255
+    cfg = AugmentConfig(rotate_p=1.0, flip_p=0, occlude_p=0, colour_p=0, gray_p=0, blur_p=0)
+    crop, out, angle, _ = augment(img, pts, box_from_points(pts), rng, cfg)
+    assert angle != 0
+    ys, xs = np.nonzero(crop[..., 0] > 40)
+    assert np.hypot(xs.mean() - out[30, 0], ys.mean() - out[30, 1]) < 1.0

@@ -1,0 +1,75 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from efld_export.loss import (CLASSES, LossConfig, angle_term, attributes, class_weights, efld_loss,
+                              landmark_distance, sample_weights)
+
+
+def test_a_sample_with_no_attribute_still_has_a_nonzero_weight():
+    attrs = np.stack([attributes(np.array([0.0, 0.0, 0.0]), False), attributes(np.array([70.0, 0.0, 0.0]), True)])
+    assert attrs[0].tolist() == [True, False, False, False, False]
+    w_c, freq = class_weights(attrs)
+    weights = sample_weights(attrs, w_c)
+    assert (weights > 0).all()
+
+
+def test_weights_come_from_whole_set_frequencies_not_the_batch():
+    rng = np.random.default_rng(0)
+    poses = np.column_stack([rng.choice([0.0, 80.0], 1000, p=[0.9, 0.1]), np.zeros(1000), np.zeros(1000)])
+    attrs = np.stack([attributes(p, False) for p in poses])
+    w_c, freq = class_weights(attrs)
+    assert freq[CLASSES.index("large_yaw")] == pytest.approx((poses[:, 0] > 0).mean())
+    # a rare class weighs 1/frequency: 9x the common one here, whatever a batch holds
+    ratio = w_c[CLASSES.index("large_yaw")] / w_c[CLASSES.index("regular")]
+    assert ratio == pytest.approx(freq[0] / freq[1])
+    # normalised so the mean sample weight over the whole set is 1
+    assert sample_weights(attrs, w_c).mean() == pytest.approx(1.0)
+    # a batch of only frontal faces keeps the set's weights (no renormalisation per batch)
+    batch = attrs[poses[:, 0] == 0][:8]
+    assert np.allclose(sample_weights(batch, w_c), w_c[0])
+
+
+def test_angles_are_radians_inside_cos():
+    pred = torch.tensor([[math.pi / 2, 0.0, 0.0]])
+    gt = torch.zeros(1, 3)
+    assert angle_term(pred, gt, torch.ones(1, 3, dtype=torch.bool)).item() == pytest.approx(1.0)
+    # 10 degrees error -> 1 - cos(10 deg), not 1 - cos(10 rad)
+    pred = torch.tensor([[math.radians(10), 0.0, 0.0]])
+    assert angle_term(pred, gt, torch.ones(1, 3, dtype=torch.bool)).item() == pytest.approx(1 - math.cos(math.radians(10)), rel=1e-5)
+
+
+def test_unknown_angles_and_points_do_not_count():
+    pred = torch.tensor([[1.0, 2.0, 3.0]])
+    gt = torch.tensor([[float("nan")] * 3])
+    assert angle_term(pred, gt, ~torch.isnan(gt)).item() == 0.0
+    p = torch.zeros(1, 68, 2)
+    t = torch.ones(1, 68, 2)
+    mask = torch.zeros(1, 68, dtype=torch.bool)
+    mask[0, :34] = True
+    d = landmark_distance(p, t, mask, LossConfig())
+    assert d.item() == pytest.approx(2.0 * 68)  # mean over known points, scaled to 68 points
+
+
+def test_total_loss_matches_the_formula_and_offset_keeps_landmark_term_alive():
+    torch.manual_seed(0)
+    pred_pts, pts = torch.rand(4, 68, 2), torch.rand(4, 68, 2)
+    mask = torch.ones(4, 68, dtype=torch.bool)
+    pose = torch.zeros(4, 3)
+    w = torch.tensor([1.0, 2.0, 0.5, 1.0])
+    cfg = LossConfig(offset=1.0, pose_weight=0.0)
+    total, _ = efld_loss(pred_pts, pts, mask, pose.clone(), pose, w, cfg)
+    d = ((pred_pts - pts) ** 2).sum(-1).sum(1)
+    assert total.item() == pytest.approx((w * d).mean().item(), rel=1e-5)
+    literal, _ = efld_loss(pred_pts, pts, mask, pose.clone(), pose, w, LossConfig(offset=0.0, pose_weight=0.0))
+    assert literal.item() == 0.0  # the fault the offset avoids
+
+
+def test_wing_is_an_option():
+    p, t = torch.zeros(2, 68, 2), torch.full((2, 68, 2), 0.01)
+    mask = torch.ones(2, 68, dtype=torch.bool)
+    assert landmark_distance(p, t, mask, LossConfig(kind="wing")).gt(0).all()
+    with pytest.raises(ValueError):
+        landmark_distance(p, t, mask, LossConfig(kind="nope"))

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from efld_export import metrics
+from efld_export.errors import EFLDError
+from efld_export.features import features, pairwise_distances, parse_ratio, ratio
+
+
+def _square_face(side=100.0):
+    pts = np.zeros((68, 2))
+    pts[:, 0] = np.linspace(0, side, 68)
+    pts[:, 1] = np.linspace(0, side, 68)[::-1]
+    return pts
+
+
+def test_nme_bbox_and_interocular_values():
+    gt = _square_face()[None]
+    pred = gt + np.array([3.0, 4.0])  # every point 5 px off
+    assert metrics.nme_bbox(pred, gt)[0] == pytest.approx(5 / 100)
+    io = np.linalg.norm(gt[0, 36] - gt[0, 45])
+    assert metrics.nme_interocular(pred, gt)[0] == pytest.approx(5 / io)
+
+
+def test_ced_auc_and_failure_rate():
+    fr, auc = metrics.ced_auc(np.zeros(10))
+    assert fr == 0 and auc == pytest.approx(1.0, abs=1e-3)
+    fr, auc = metrics.ced_auc(np.array([0.05, 0.2]))
+    assert fr == 0.5 and auc == pytest.approx(0.25, abs=1e-2)
+
+
+def test_yaw_bins_and_pose_mae_skip_broken_poses():
+    vals = np.array([1.0, 2.0, 3.0, 5.0])
+    out = metrics.yaw_binned(vals, np.array([10.0, -45.0, 75.0, 95.0]))
+    assert out["yaw_0_30"] == 1 and out["yaw_30_60"] == 2 and out["yaw_60_90"] == 4
+    assert out["mean_of_bins"] == pytest.approx(7 / 3)
+    mae = metrics.pose_mae(np.array([[10.0, 0, 0], [0, 0, 0]]), np.array([[0.0, 0, 0], [150.0, 0, 0]]))
+    assert mae["n"] == 1 and mae["yaw"] == 10
+
+
+def test_features_formulas():
+    pts = np.zeros((68, 2))
+    pts[36], pts[45] = [0, 0], [60, 0]
+    pts[30] = [30, 30]
+    pts[48], pts[54] = [10, 50], [50, 50]
+    f = features(pts)
+    assert f["d:right_eye_outer-left_eye_outer"] == pytest.approx(60)
+    assert f["d:nose_tip-mouth_right"] == pytest.approx(np.hypot(20, 20))
+    assert f["eye_over_nose_mouth"] == pytest.approx(60 / 20)  # mouth centre (30, 50)
+    assert len(pairwise_distances(pts)) == 10
+    num, den = parse_ratio("nose_tip-mouth_left/right_eye_outer-left_eye_outer")
+    assert ratio(pts, num, den) == pytest.approx(np.hypot(20, 20) / 60)
+
+
+def test_ratios_are_scale_and_rotation_invariant():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 100, (68, 2))
+    a = np.radians(33)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    moved = 2.7 * pts @ rot.T + 40
+    f1, f2 = features(pts), features(moved)
+    assert f2["eye_over_nose_mouth"] == pytest.approx(f1["eye_over_nose_mouth"])
+    assert f2["d:nose_tip-mouth_left"] == pytest.approx(2.7 * f1["d:nose_tip-mouth_left"])
+
+
+def test_features_bad_input():
+    with pytest.raises(EFLDError, match="68x2"):
+        features(np.zeros((5, 2)))
+    with pytest.raises(EFLDError, match="unknown point"):
+        ratio(np.ones((68, 2)), ("chin", "nose_tip"), ("nose_tip", "mouth_left"))
+    with pytest.raises(EFLDError, match="must look like"):
+        parse_ratio("nonsense")

@@ -1,0 +1,125 @@
+"""Tiny real trainings (a few steps) on synthetic data; eval of .pt and .onnx through the one runtime."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from efld_export.checkpoint import load_checkpoint, load_model
+from efld_export.cli import cli
+from efld_export.train import LandmarkDataset, TrainConfig, prepare_samples, train
+from efld_export.augment import AugmentConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cfg(data_root: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(train=["faces:train"], val="val", data_root=str(data_root), mean_face="mean_face.csv",
+                model={"name": "efld_mnv3_small", "width": 0.35, "act": "relu", "se": True},
+                epochs=2, batch_size=8, lr=1e-3, warmup_epochs=0.5, out=str(out), threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def trained(data_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    best = train(_cfg(data_root, out), progress=False)
+    return best
+
+
+def test_training_writes_checkpoints_and_metrics(trained):
+    out = trained.parent
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2]
+    assert "nme_bbox" in lines[-1]["val"] and lines[-1]["train_img_per_s"] > 0
+    state = torch.load(out / "last.pt", weights_only=True)  # safe loading works
+    assert state["epoch"] == 1 and "optimizer" in state
+    assert load_checkpoint(trained)["model_args"]["width"] == 0.35
+
+
+def test_training_is_seeded(data_root, tmp_path):
+    a = train(_cfg(data_root, tmp_path / "a", epochs=1, val=None), progress=False)
+    b = train(_cfg(data_root, tmp_path / "b", epochs=1, val=None), progress=False)
+    sa, sb = torch.load(a, weights_only=True)["model"], torch.load(b, weights_only=True)["model"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_resume_continues_from_the_checkpoint(data_root, trained, tmp_path):
+    cfg = _cfg(data_root, tmp_path, epochs=3)
+    train(cfg, resume=trained.parent / "last.pt", progress=False)
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [3]
+    assert lines[0]["step"] == 3 * (48 // 8)
+
+
+def test_dataset_gives_radians_and_flips_pose(data_root):
+    samples, info = prepare_samples(_cfg(data_root, Path("unused")))
+    assert abs(sum(info["class_frequency"].values())) > 0 and info["n_samples"] == 48
+    s = samples[0]
+    plain = LandmarkDataset(samples, None, 0)[0]
+    assert np.allclose(plain[3].numpy(), np.radians(s.pose), atol=1e-6)
+    flip = AugmentConfig(rotate_p=0, scale=0, shift=0, flip_p=1, occlude_p=0, colour_p=0, gray_p=0, blur_p=0)
+    flipped = LandmarkDataset(samples, flip, 0)[0]
+    assert np.allclose(flipped[3].numpy(), np.radians(s.pose * [-1, 1, -1]), atol=1e-6)
+
+
+def test_torchrun_ddp_two_cpu_processes(data_root, tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    import yaml
+
+    c = _cfg(data_root, tmp_path / "ddp", epochs=1, max_steps=3, val=None)
+    import dataclasses
+
+    cfg.write_text(yaml.safe_dump(dataclasses.asdict(c)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+                        "-m", "efld_export.cli", "train", str(cfg), "--no-progress"],
+                       capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    state = torch.load(tmp_path / "ddp" / "last.pt", weights_only=True)
+    assert state["step"] == 3
+    assert not any(k.startswith("module.") for k in state["model"])
+
+
+def test_eval_cli_pt_and_onnx_agree(trained, data_root, tmp_path):
+    from efld_export.export.onnx import export_onnx
+
+    onnx_path = export_onnx(load_model(trained), tmp_path / "m.onnx")
+    runner = CliRunner()
+    reports = []
+    for model in (trained, onnx_path):
+        out = tmp_path / f"{model.suffix[1:]}.json"
+        res = runner.invoke(cli, ["eval", str(model), str(data_root / "val"), "--json", str(out),
+                                  "--ced", str(tmp_path / "ced.png"), "--grid", str(tmp_path / "grid.jpg")])
+        assert res.exit_code == 0, res.output
+        reports.append(json.loads(out.read_text()))
+    pt, ox = reports
+    assert pt["n_images"] == 16
+    for k in ("yaw_0_30", "yaw_30_60", "yaw_60_90", "mean_of_bins", "overall"):
+        assert k in pt["nme_bbox"]
+        if not np.isnan(pt["nme_bbox"][k]):
+            assert abs(pt["nme_bbox"][k] - ox["nme_bbox"][k]) < 0.01
+    for k in ("nme_interocular", "fr_10", "auc_10", "seconds"):
+        assert k in pt
+    assert set(pt["pose_mae"]) >= {"yaw", "pitch", "roll", "mean"}
+    assert (tmp_path / "ced.png").stat().st_size > 0 and (tmp_path / "grid.jpg").stat().st_size > 0
+
+
+def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "efld_export.cli", "eval", str(tmp_path / "none.pt"), str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "model file not found" in r.stderr and "Traceback" not in r.stderr
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    r = subprocess.run([sys.executable, "-m", "efld_export.cli", "eval", str(bad), str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "not a readable EFLD checkpoint" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "efld_export.cli", "train", str(tmp_path / "nope.yaml")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "config file not found" in r.stderr
