@@ -134,6 +134,68 @@ def features_cmd(landmarks: Path, ratios: tuple[str, ...], fmt: str, out: Path |
         click.echo(text)
 
 
+@cli.command("export")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="Checkpoint (.pt) to export (default: the shipped model under models/).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("exported"), show_default=True,
+              help="Output folder; replaced only when every check passes.")
+@click.option("--int8/--no-int8", default=True, show_default=True,
+              help="Full-integer int8 TFLite (int8 input, scale 1/255), calibrated on real face crops.")
+@click.option("--fp16/--no-fp16", default=True, show_default=True, help="Float16 TFLite.")
+@click.option("--int8-output", is_flag=True, help="int8 output too (default: float32 output).")
+@click.option("--calib", metavar="DIR|N", help="Calibration: a dataset/face-image folder, or N crops sampled from "
+              "the shared training data (default 200).")
+@click.option("--budget-mb", type=float, default=2.1, show_default=True, help="Size budget of the int8 artifact (MB).")
+@click.option("--max-nme-drop", type=float, default=0.1, show_default=True,
+              help="Largest int8-vs-fp32 NME increase (points of %) the gate accepts.")
+@click.option("--opset", type=int, default=13, show_default=True, help="ONNX opset.")
+@click.option("--val", help="Validation data for the accuracy check (default: aflw2000-3d-val in the data root).")
+@click.option("--val-max", type=int, help="Use only the first N validation images.")
+@click.option("--threads", type=int, default=1, show_default=True, help="Interpreter threads for the checks.")
+def export_cmd(calib: str | None, **kw) -> None:
+    """Export a model: PyTorch -> ONNX (simplified) -> TFLite fp32/fp16/int8, with a report.
+
+    Each stage is checked (onnx.checker, onnxruntime vs torch, TFLite interpreter accuracy and
+    XNNPACK delegation). Exits non-zero if the int8 artifact is over --budget-mb or its NME is
+    worse than fp32 by more than --max-nme-drop; nothing is written then.
+    """
+    from .export import ExportOptions, export
+
+    opts = ExportOptions(**kw)
+    if calib is not None:
+        if calib.isdigit():
+            opts.calib_n = int(calib)
+        else:
+            opts.calib = calib
+    export(opts, say=click.echo)
+
+
+@cli.command("release")
+@click.argument("export_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="efld-mnv3s-0.5", show_default=True, help="Model name.")
+@click.option("--version", "version", required=True, help="Release version, e.g. 0.1.0 (releases are immutable).")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("models"),
+              show_default=True)
+@click.option("--card", type=click.Path(dir_okay=False, path_type=Path), help="Model card (Markdown) to include.")
+def release_cmd(export_dir: Path, name: str, version: str, models_dir: Path, card: Path | None) -> None:
+    """Release a passed export as MODELS_DIR/NAME-VERSION/ with manifest.json (sha256 of every file)."""
+    from .release import make_release
+
+    text = card.read_text() if card else ""
+    dest = make_release(export_dir, name, version, models_dir, text)
+    click.echo(str(dest))
+
+
+@cli.command("verify")
+@click.argument("release_dir", type=click.Path(file_okay=False, path_type=Path))
+def verify_cmd(release_dir: Path) -> None:
+    """Check every file of a release against its manifest.json (bytes and sha256)."""
+    from .release import verify_release
+
+    n = verify_release(release_dir)
+    click.echo(f"ok: {n} files match {release_dir / 'manifest.json'}")
+
+
 def _write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
     import os

@@ -123,6 +123,9 @@ def load_backend(path: Path | str, threads: int = 1) -> Backend:
     path = Path(path)
     if not path.is_file():
         raise EFLDError(f"{path}: model file not found")
+    from .release import verify_file
+
+    verify_file(path)  # a released artifact must match its manifest
     suffix = path.suffix.lower()
     if suffix in (".pt", ".pth"):
         return TorchBackend.from_file(path)

@@ -88,3 +88,22 @@ def data_root(tmp_path_factory) -> Path:
         for i, (x, y, z) in enumerate(face_3d()):
             f.write(f"{i},{x},{y},{z}\n")
     return root
+
+
+def tiny_config(data_root: Path, out: Path, **kw):
+    """A training config for a tiny model on the miniature data (a few steps)."""
+    from efld_export.train import TrainConfig
+
+    base = dict(train=["faces:train"], val="val", data_root=str(data_root), mean_face="mean_face.csv",
+                model={"name": "efld_mnv3_small", "width": 0.35, "act": "relu", "se": True},
+                epochs=2, batch_size=8, lr=1e-3, warmup_epochs=0.5, out=str(out), threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="session")
+def trained(data_root, tmp_path_factory) -> Path:
+    """best.pt of a tiny model trained for 2 short epochs."""
+    from efld_export.train import train
+
+    return train(tiny_config(data_root, tmp_path_factory.mktemp("run")), progress=False)

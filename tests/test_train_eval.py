@@ -12,25 +12,13 @@ from click.testing import CliRunner
 
 from efld_export.checkpoint import load_checkpoint, load_model
 from efld_export.cli import cli
-from efld_export.train import LandmarkDataset, TrainConfig, prepare_samples, train
+from efld_export.train import LandmarkDataset, prepare_samples, train
 from efld_export.augment import AugmentConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _cfg(data_root: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(train=["faces:train"], val="val", data_root=str(data_root), mean_face="mean_face.csv",
-                model={"name": "efld_mnv3_small", "width": 0.35, "act": "relu", "se": True},
-                epochs=2, batch_size=8, lr=1e-3, warmup_epochs=0.5, out=str(out), threads=1)
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-@pytest.fixture(scope="module")
-def trained(data_root, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run")
-    best = train(_cfg(data_root, out), progress=False)
-    return best
+from conftest import tiny_config as _cfg
 
 
 def test_training_writes_checkpoints_and_metrics(trained):

@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "hswish": lambda: nn.Hardswish(),
@@ -37,7 +38,12 @@ class ConvBNAct(nn.Sequential):
 
 
 class SqueezeExcite(nn.Module):
-    """Channel attention; hard-sigmoid gate as in MobileNetV3."""
+    """Channel attention; hard-sigmoid gate as in MobileNetV3.
+
+    The gate is written relu6(x + 3) / 6 (the same function as nn.Hardsigmoid): exported as
+    Add/Clip/Mul it stays inside TFLite's XNNPACK delegate, whereas HardSigmoid becomes
+    RELU_0_TO_1, which XNNPACK does not take and which splits the graph into 10 partitions.
+    """
 
     def __init__(self, ch: int):
         super().__init__()
@@ -45,11 +51,10 @@ class SqueezeExcite(nn.Module):
         self.fc1 = nn.Conv2d(ch, mid, 1)
         self.fc2 = nn.Conv2d(mid, ch, 1)
         self.act = nn.ReLU()
-        self.gate = nn.Hardsigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = x.mean((2, 3), keepdim=True)
-        return x * self.gate(self.fc2(self.act(self.fc1(s))))
+        return x * (F.relu6(self.fc2(self.act(self.fc1(s))) + 3.0) * (1.0 / 6.0))
 
 
 class InvertedResidual(nn.Module):

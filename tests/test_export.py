@@ -1,0 +1,146 @@
+"""A tiny model through every export stage with real onnx2tf and a real TFLite interpreter."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from efld_export.cli import cli
+from efld_export.errors import EFLDError
+from efld_export.export import ExportOptions, GateError, export
+from efld_export.export import exporter
+from efld_export.release import make_release, sha256, verify_release
+from efld_export.runtime import TFLiteBackend, load_backend
+
+
+def _opts(trained, data_root, out, **kw) -> ExportOptions:
+    base = dict(weights=trained, out=out, calib=str(data_root / "faces"), calib_n=24, val=str(data_root / "val"),
+                max_nme_drop=5.0)
+    base.update(kw)
+    return ExportOptions(**base)
+
+
+@pytest.fixture(scope="module")
+def exported(trained, data_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("exp") / "model"
+    export(_opts(trained, data_root, out), say=lambda m: None)
+    return out
+
+
+def test_every_stage_produces_checked_artifacts(exported):
+    report = json.loads((exported / "report.json").read_text())
+    names = sorted(p.name for p in exported.iterdir())
+    assert names == ["efld.onnx", "efld_float16.tflite", "efld_float32.tflite", "efld_int8.tflite", "report.json"]
+    assert report["onnx_max_abs_diff"] < 1e-4
+    arts = report["artifacts"]
+    assert set(arts) == {"pt", "onnx", "fp32", "fp16", "int8"}
+    for k in ("fp32", "fp16", "int8"):
+        assert arts[k]["xnnpack"]["fully_delegated"], arts[k]["xnnpack"]
+    assert arts["int8"]["xnnpack"]["float_ops"] == []  # fully int8 inside
+    assert arts["int8"]["bytes"] < 0.5 * arts["fp32"]["bytes"]
+    # fp32 TFLite and ONNX compute what torch computes
+    nme = {k: v["nme_bbox"]["overall"] for k, v in arts.items()}
+    assert abs(nme["onnx"] - nme["pt"]) < 0.01 and abs(nme["fp32"] - nme["pt"]) < 0.01
+    assert abs(nme["fp16"] - nme["pt"]) < 0.1
+    assert report["gate"]["passed"]
+
+
+def test_int8_model_has_int8_input_and_float_output(exported):
+    b = load_backend(exported / "efld_int8.tflite")
+    assert b.input["dtype"] == np.int8
+    scale, zero = b.input["quantization"]
+    assert scale == pytest.approx(1 / 255, rel=1e-3) and zero == -128
+    lm, pose = b.run(np.random.default_rng(0).random((2, 3, 112, 112), dtype=np.float32))
+    assert lm.shape == (2, 136) and pose.shape == (2, 3) and lm.dtype == np.float32
+
+
+def test_two_exports_of_the_same_weights_give_the_same_int8_file(exported, trained, data_root, tmp_path):
+    export(_opts(trained, data_root, tmp_path / "again"), say=lambda m: None)
+    assert sha256(tmp_path / "again" / "efld_int8.tflite") == sha256(exported / "efld_int8.tflite")
+
+
+def test_gate_fails_over_budget_and_leaves_nothing(trained, data_root, tmp_path):
+    out = tmp_path / "over"
+    with pytest.raises(GateError, match=r"over the 0.01 MB budget by"):
+        export(_opts(trained, data_root, out, budget_mb=0.01), say=lambda m: None)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_gate_fails_on_an_injected_accuracy_drop():
+    art = lambda nme, size: {"bytes": size, "nme_bbox": {"mean_of_bins": nme, "overall": nme}}  # noqa: E731
+    report = {"artifacts": {"fp32": art(5.0, 2_000_000), "int8": art(5.35, 600_000)}}
+    with pytest.raises(GateError, match=r"0.350 points worse than fp32.*over the 0.1 tolerance by 0.250"):
+        exporter._gate(report, ExportOptions(max_nme_drop=0.1), say=lambda m: None)
+    assert report["gate"]["passed"] is False
+    report["artifacts"]["int8"] = art(5.05, 600_000)
+    exporter._gate(report, ExportOptions(max_nme_drop=0.1), say=lambda m: None)
+    assert report["gate"]["passed"]
+
+
+def test_cli_gate_exit_code_and_message(trained, data_root, tmp_path, monkeypatch):
+    """The CLI exits non-zero naming the failed check; an injected int8 error trips the accuracy gate."""
+    real = exporter.evaluate
+
+    def worse_int8(model, records, **kw):
+        rep, pred = real(model, records, **kw)
+        if isinstance(model.backend, TFLiteBackend) and model.backend.input["dtype"] == np.int8:
+            for k in ("mean_of_bins", "overall"):
+                rep["nme_bbox"][k] += 1.0
+        return rep, pred
+
+    monkeypatch.setattr(exporter, "evaluate", worse_int8)
+    from efld_export.cli import main
+
+    monkeypatch.setattr("sys.argv", ["efld", "export", "--weights", str(trained), "--out", str(tmp_path / "x"),
+                                     "--calib", str(data_root / "faces"), "--val", str(data_root / "val")])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == 2 and not (tmp_path / "x").exists()
+
+
+def test_interrupted_export_leaves_no_artifact_and_keeps_the_good_one(exported, trained, data_root, tmp_path,
+                                                                       monkeypatch):
+    good = tmp_path / "good"
+    shutil.copytree(exported, good)
+    before = sha256(good / "efld_int8.tflite")
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exporter, "convert", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export(_opts(trained, data_root, good), say=lambda m: None)
+    assert sha256(good / "efld_int8.tflite") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good"]  # no partial folder left
+
+
+def test_release_manifest_and_tampered_artifact_refused(exported, tmp_path):
+    dest = make_release(exported, "tiny", "0.0.1", tmp_path / "models", card="# tiny\n", measure_latency=False)
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert set(manifest["files"]) >= {"efld_int8.tflite", "efld.onnx", "export_report.json"}
+    assert manifest["tools"]["onnx2tf"] == "1.29.24"
+    assert verify_release(dest) == len(manifest["files"])
+    load_backend(dest / "efld_int8.tflite")  # loads when intact
+    data = bytearray((dest / "efld_int8.tflite").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (dest / "efld_int8.tflite").write_bytes(bytes(data))
+    with pytest.raises(EFLDError, match="does not match the manifest"):
+        load_backend(dest / "efld_int8.tflite")
+    res = CliRunner().invoke(cli, ["verify", str(dest)])
+    assert res.exit_code != 0
+    with pytest.raises(EFLDError, match="immutable"):
+        make_release(exported, "tiny", "0.0.1", tmp_path / "models")
+
+
+def test_missing_weights_and_calibration_errors(tmp_path, data_root):
+    with pytest.raises(EFLDError, match="weights not found"):
+        export(ExportOptions(weights=tmp_path / "none.pt", out=tmp_path / "o"), say=lambda m: None)
+    from efld_export.export.calibration import calibration_crops
+
+    with pytest.raises(EFLDError, match="no face images or dataset"):
+        (tmp_path / "empty").mkdir()
+        calibration_crops(tmp_path / "empty")
+    crops, desc = calibration_crops(data_root / "val", n=5)
+    assert crops.shape == (5, 112, 112, 3) and "landmark box" in desc
