@@ -208,6 +208,11 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+from .predict_cli import predict_cmd  # noqa: E402 - registered here, defined in its own module
+
+cli.add_command(predict_cmd)
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:
