@@ -55,10 +55,13 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, pred_pose: np.ndarray | No
 
 
 def evaluate(model: LandmarkModel, records: list[Record], data_dir: Path | None = None,
-             progress: bool = True) -> tuple[dict[str, Any], np.ndarray]:
-    """Evaluate on records; returns (report, predicted points). Every record is counted."""
+             progress: bool = True, chunk: int = 256) -> tuple[dict[str, Any], np.ndarray]:
+    """Evaluate on records; returns (report, predicted points). Every record is counted.
+
+    chunk: faces cropped and predicted at a time (a remote target runs one chunk per round trip).
+    """
     t0 = time.perf_counter()
-    pred, pred_pose = predict_records(model, records, progress=progress)
+    pred, pred_pose = predict_records(model, records, chunk=chunk, progress=progress)
     gt = np.stack([r.points for r in records])
     has_pose = all(r.pose is not None and np.isfinite(r.pose).all() for r in records)
     gt_pose = np.stack([r.pose for r in records]) if has_pose else None

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .arm.device_runner import invoke_all, load_interpreter
 from .crop import INPUT_SIZE, crop_face, invert_matrix, transform_points
 from .errors import EFLDError
 from .landmarks import NUM_POINTS
@@ -70,38 +71,55 @@ class OnnxBackend:
 
 
 class TFLiteBackend:
-    """A .tflite file through ai-edge-litert (or tflite-runtime); handles int8 input/output quantisation."""
+    """A .tflite file through ai-edge-litert (or tflite-runtime); handles int8 input/output quantisation.
+
+    run() = quantise -> invoke -> dequantise; the ARM harness replaces invoke() alone (the raw
+    tensors go to the device), so host and device share every other step.
+    """
 
     def __init__(self, path: Path, threads: int = 1):
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:  # pragma: no cover - the alternative runtime
-            from tflite_runtime.interpreter import Interpreter
-        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self.interpreter.allocate_tensors()
+        self.interpreter = load_interpreter(path, threads)
         self.input = self.interpreter.get_input_details()[0]
         self.outputs = self.interpreter.get_output_details()
         self.batch = int(self.input["shape"][0])
+        scale, zero = self.input["quantization"]
+        # The exporter's int8 input (scale 1/255, zero point -128) takes a uint8 pixel p as p - 128.
+        self.pixel_input = self.input["dtype"] == np.int8 and zero == -128 and abs(scale * 255 - 1) < 1e-6
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        nhwc = np.transpose(batch, (0, 2, 3, 1))
-        results = []
-        for i in range(0, len(nhwc), self.batch):
-            x = nhwc[i:i + self.batch]
-            scale, zero = self.input["quantization"]
-            if self.input["dtype"] != np.float32:
-                x = np.clip(np.round(x / scale + zero), *_dtype_range(self.input["dtype"]))
-            self.interpreter.set_tensor(self.input["index"], x.astype(self.input["dtype"]))
-            self.interpreter.invoke()
-            outs = []
-            for d in self.outputs:
-                y = self.interpreter.get_tensor(d["index"]).astype(np.float32)
-                s, z = d["quantization"]
-                if d["dtype"] != np.float32 and s:
-                    y = (y - z) * s
-                outs.append(y.reshape(len(x), -1))
-            results.append(outs)
-        return _split_outputs([np.concatenate(o) for o in zip(*results)])
+        raw = self.invoke(self.quantise(np.transpose(batch, (0, 2, 3, 1))))
+        return _split_outputs(self.dequantise(raw))
+
+    def run_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Like run(preprocess(crops)) with the same result, straight from RGB uint8 NHWC crops
+        (what an app feeds: no float round trip for the int8 model, no transposes)."""
+        if self.pixel_input and crops.dtype == np.uint8:
+            x = (crops ^ np.uint8(0x80)).view(np.int8)
+        else:
+            x = self.quantise(crops.astype(np.float32) / 255.0)
+        return _split_outputs(self.dequantise(self.invoke(x)))
+
+    def quantise(self, nhwc: np.ndarray) -> np.ndarray:
+        """Float NHWC in [0, 1] -> the model's input tensor (int8 by its scale and zero point)."""
+        scale, zero = self.input["quantization"]
+        if self.input["dtype"] != np.float32:
+            nhwc = np.clip(np.round(nhwc / scale + zero), *_dtype_range(self.input["dtype"]))
+        return nhwc.astype(self.input["dtype"])
+
+    def invoke(self, x: np.ndarray) -> list[np.ndarray]:
+        """Raw output tensors for model inputs stacked on axis 0."""
+        return invoke_all(self.interpreter, x)
+
+    def dequantise(self, raw: list[np.ndarray]) -> list[np.ndarray]:
+        """Raw output tensors -> float32 (N, values) arrays."""
+        outs = []
+        for d, y in zip(self.outputs, raw):
+            y = y.astype(np.float32)
+            s, z = d["quantization"]
+            if d["dtype"] != np.float32 and s:
+                y = (y - z) * s
+            outs.append(y.reshape(len(y), -1))
+        return outs
 
 
 def _dtype_range(dtype: np.dtype) -> tuple[int, int]:
@@ -163,8 +181,10 @@ class LandmarkModel:
     def predict_crops(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Crops (112x112 RGB uint8) -> points (N, 68, 2) in crop pixels, pose (N, 3) degrees."""
         pts, poses = [], []
+        direct = getattr(self.backend, "run_crops", None)
         for i in range(0, len(crops), self.batch_size):
-            lm, pose = self.backend.run(preprocess(crops[i:i + self.batch_size]))
+            part = crops[i:i + self.batch_size]
+            lm, pose = direct(np.stack(part)) if direct else self.backend.run(preprocess(part))
             pts.append(lm.reshape(-1, NUM_POINTS, 2) * (INPUT_SIZE - 1))
             poses.append(None if pose is None else np.degrees(pose))
         pose_out = None if any(p is None for p in poses) else np.concatenate(poses)
