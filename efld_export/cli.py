@@ -213,6 +213,12 @@ from .predict_cli import predict_cmd  # noqa: E402 - registered here, defined in
 cli.add_command(predict_cmd)
 
 
+from .bench_cli import arm_cmd, bench_cmd  # noqa: E402 - registered after the core commands
+
+cli.add_command(bench_cmd)
+cli.add_command(arm_cmd)
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:

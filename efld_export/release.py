@@ -41,19 +41,14 @@ def tool_versions() -> dict[str, str]:
 
 
 def host_latency_ms(path: Path, runs: int = 300, warmup: int = 30) -> dict[str, float]:
-    """Median and p90 latency of one invoke on the host, 1 thread (the benchmark harness measures more)."""
+    """Median and p90 latency of one invoke on the host, 1 thread (`efld bench` measures more)."""
+    from .bench import time_steps
     from .runtime import load_backend
 
     backend = load_backend(path, threads=1)
     x = np.random.default_rng(0).random((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
-    for _ in range(warmup):
-        backend.run(x)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        backend.run(x)
-        times.append((time.perf_counter() - t) * 1000)
-    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)), "threads": 1,
+    lat = time_steps(backend.run, x[None], runs, warmup)
+    return {"median_ms": lat["median_ms"], "p90_ms": lat["p90_ms"], "threads": 1,
             "includes": "input quantise + invoke + output read in Python"}
 
 

@@ -107,3 +107,14 @@ def trained(data_root, tmp_path_factory) -> Path:
     from efld_export.train import train
 
     return train(tiny_config(data_root, tmp_path_factory.mktemp("run")), progress=False)
+
+
+@pytest.fixture(scope="session")
+def exported_tiny(trained, data_root, tmp_path_factory) -> Path:
+    """The tiny trained model through the real exporter: efld.onnx and fp32/fp16/int8 .tflite."""
+    from efld_export.export import ExportOptions, export
+
+    out = tmp_path_factory.mktemp("exported") / "model"
+    export(ExportOptions(weights=trained, out=out, calib=str(data_root / "faces"), calib_n=24,
+                         val=str(data_root / "val"), max_nme_drop=5.0), say=lambda m: None)
+    return out
