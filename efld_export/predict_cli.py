@@ -230,7 +230,12 @@ def predict_cmd(inputs: tuple[str, ...], model: Path | None, backend: str | None
 
         torch.set_num_threads(threads)  # torch's default (all cores) is ~100x slower on a busy machine
     landmarks = LandmarkModel.from_artifact(path, threads)
-    predictor = Predictor(landmarks, Detector(detector) if box is None else detector)
+    chosen: Detector | str = detector
+    if box is None:  # built now: a missing detector stops the run before any input is read
+        chosen = Detector(detector)
+        for reason in chosen.skipped:
+            click.echo(f"note: using the {chosen.name} detector: {reason}", err=True)
+    predictor = Predictor(landmarks, chosen)
     output = Output(out, as_json, as_csv)
     run = Run(predictor, box, output, out if draw else None, smooth, not no_progress)
     run(files)

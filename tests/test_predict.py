@@ -110,6 +110,18 @@ def test_unknown_detector_is_a_user_error():
         Detector("yolo")
 
 
+def test_auto_falls_back_to_opencv_without_mediapipe(monkeypatch):
+    """BlazeFace's model comes from the mediapipe wheel; without it `auto` says why and takes Haar."""
+    def missing(name: str):
+        raise EFLDError(f"BlazeFace needs the model {name} from the mediapipe wheel")
+
+    monkeypatch.setattr("efld_export.detect.mediapipe_model", missing)
+    det = Detector("auto")
+    assert det.name == "haar" and "mediapipe" in det.skipped[0]
+    with pytest.raises(EFLDError, match="mediapipe"):
+        Detector("blazeface")
+
+
 @pytest.mark.parametrize("name", ["blazeface", "haar", "dlib"])
 def test_mapped_detector_box_lands_on_the_landmark_box(name):
     """On a real frontal face the mapped box is the training crop's box, within a few percent."""
