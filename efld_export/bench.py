@@ -218,15 +218,21 @@ def chart(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
-    for r in report["results"]:
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
+    for k, r in enumerate(report["results"]):
         nme = r.get("nme_bbox", {}).get("mean_of_bins", r.get("nme_bbox", {}).get("overall", np.nan))
         colour = "tab:blue" if r["kind"] == "efld" else "tab:orange"
-        ax.scatter(r["latency"]["median_ms"], nme, s=30 + 12 * np.sqrt(r["size_mb"]) * 10, color=colour, alpha=0.6,
+        ax.scatter(r["latency"]["median_ms"], nme, s=30 + 120 * np.sqrt(r["size_mb"]), color=colour, alpha=0.6,
                    edgecolors="black")
-        ax.annotate(f"{r['name']}\n{r['size_mb']:.2f} MB", (r["latency"]["median_ms"], nme), fontsize=7,
-                    xytext=(6, 4), textcoords="offset points")
+        ax.annotate(f"{r['name']} ({r['size_mb']:.2f} MB)", (r["latency"]["median_ms"], nme), fontsize=7,
+                    xytext=(8, 10 - 11 * (k % 3)), textcoords="offset points")  # staggered: close points
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.margins(x=0.25, y=0.12)
     ax.set_xlabel(f"median latency of the landmark step (ms, log scale; {report['threads']} thread(s), host)")
     ax.set_ylabel("NME bbox, mean of yaw bins (%)")
     ax.set_title("EFLD artifacts (blue) vs peers (orange); marker area ~ size", fontsize=9)

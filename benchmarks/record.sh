@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Re-record every figure in benchmarks/README.md, then rewrite its tables:
+#   host: all artifacts of a release + the .pt checkpoint + the peers, 1 thread, one run;
+#   QEMU aarch64: the int8 artifact's NME vs the host's, from a fresh root filesystem (cold) and again (cached).
+#
+#   benchmarks/record.sh [RELEASE_DIR] [CHECKPOINT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REL=${1:-models/efld-mnv3s-0.5-v0.1.0}
+PT=${2:-models/efld-mnv3s-0.5/efld.pt}
+OUT=benchmarks/results
+mkdir -p "$OUT"
+
+efld bench "$PT" "$REL/efld.onnx" "$REL/efld_float32.tflite" "$REL/efld_float16.tflite" "$REL/efld_int8.tflite" \
+    --threads 1 --json "$OUT/host_bench.json" --chart "$OUT/host_bench.png"
+
+now() { date +%s.%N; }
+ROOT=$(mktemp -d)/qemu-aarch64-bookworm   # cold: a root filesystem built from nothing
+t0=$(now); android_harness/build_rootfs.sh "$ROOT" >/dev/null; t1=$(now)
+efld arm qemu "$REL/efld_int8.tflite" --root "$ROOT" --json "$OUT/qemu_aarch64.json" --max-diff 0.01; t2=$(now)
+android_harness/build_rootfs.sh "$ROOT" >/dev/null; t3=$(now)   # cached: the same call finds it ready
+efld arm qemu "$REL/efld_int8.tflite" --root "$ROOT" --json "$OUT/qemu_aarch64_cached.json" --max-diff 0.01; t4=$(now)
+rm -rf "$(dirname "$ROOT")"
+python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$OUT/qemu_timing.json" <<'PY'
+import json, sys
+t = [float(v) for v in sys.argv[1:6]]
+json.dump({"command": "benchmarks/record.sh", "cold": {"build_rootfs_s": round(t[1] - t[0], 1),
+           "run_s": round(t[2] - t[1], 1), "total_s": round(t[2] - t[0], 1)},
+           "cached": {"build_rootfs_s": round(t[3] - t[2], 1), "run_s": round(t[4] - t[3], 1),
+           "total_s": round(t[4] - t[2], 1)}, "note": "run_s = efld arm qemu on the whole validation set "
+           "(host evaluation included); cold includes downloading the Debian packages and wheels"},
+          open(sys.argv[6], "w"), indent=2)
+PY
+python3 benchmarks/table.py
