@@ -9,8 +9,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+class HardSwish(nn.Module):
+    """x * relu6(x + 3) / 6, the same function as nn.Hardswish written out: fp32 TFLite then stays
+    in one XNNPACK partition (nn.Hardswish becomes RELU_0_TO_1 + MUL: 19 partitions). In int8 the
+    converter fuses it back into HARD_SWISH, which XNNPACK does not take (19 partitions, 3.6x
+    slower than ReLU): hence ReLU is the default (benchmarks/results/activation_delegation.json)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (F.relu6(x + 3.0) * (1.0 / 6.0))
+
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "hswish": lambda: nn.Hardswish(),
+    "hswish": HardSwish,
+    "hswish_native": lambda: nn.Hardswish(),
     "relu": lambda: nn.ReLU(),
     "relu6": lambda: nn.ReLU6(),
 }
