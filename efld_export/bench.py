@@ -153,9 +153,12 @@ def measure_speed(subject: Subject, crops: np.ndarray, runs: int, warmup: int, t
 
 
 def host_info() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"machine": platform.machine(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    """The machine the figures come from (and how busy it was)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+             if line.startswith("model name")]
+    return {"machine": platform.machine(), "cpu": names[0] if names else platform.processor(),
+            "cores": os.cpu_count(), "python": platform.python_version(),
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
 
 

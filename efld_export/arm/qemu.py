@@ -58,5 +58,5 @@ class QemuTarget:
 
     def describe(self) -> dict[str, Any]:
         proc = run_checked([self.qemu, "--version"], "qemu --version", 30)
-        return {"kind": "qemu-user", "qemu": proc.stdout.splitlines()[0], "root": str(self.root),
-                "emulated": True}
+        return {"kind": "qemu-user", "qemu": proc.stdout.splitlines()[0], "root": str(self.root), "emulated": True,
+                "note": "times and peak memory are the emulator's on an x86 host, not a device's"}

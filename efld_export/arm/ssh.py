@@ -45,6 +45,9 @@ class SshTarget:
         cfg.update({k: v for k, v in overrides.items() if v is not None})
         if not cfg.get("host"):
             raise EFLDError("no ssh host (give --host or a config with host:)")
+        for k in ("key", "known_hosts"):
+            if cfg.get(k) is not None:
+                cfg[k] = Path(cfg[k]).expanduser()
         return cls(**cfg)
 
     def _options(self) -> list[str]:
