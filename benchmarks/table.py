@@ -38,6 +38,13 @@ def host_table(rep: dict) -> str:
     ref = rep["reference"]
     rows.append(f"| {ref['name']} | {ref['size_mb']} | {1000 / ref['fps']:.2f} (phone) | {ref['fps']:.0f} (phone) "
                 "| - | - | - | - | - |")
+    int8 = next((r for r in rep["results"] if r["name"].endswith("int8.tflite")), None)
+    if int8 and mp:
+        med = int8["latency"]["median_ms"]
+        ratio = mp["latency"]["median_ms"] / med
+        rows.append(f"\nint8 artifact: median {med:.3f} ms (target <= 0.4: {'met' if med <= 0.4 else 'NOT met'}), "
+                    f"{ratio:.1f}x faster than MediaPipe in the same run (target >= 5: "
+                    f"{'met' if ratio >= 5 else 'NOT met'}).")
     host = rep["host"]
     return "\n".join(rows) + (f"\n\nHost: {host['cpu']}, {host['cores']} cores, {rep['threads']} thread, "
                               f"{rep['n_images']} images of {rep['data']}; load average at start "
