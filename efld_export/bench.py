@@ -186,6 +186,10 @@ def bench(artifacts: list[Path], records: list[Record] | None, data_dir: Path | 
         landmarker = s.landmarker()
         row: dict[str, Any] = {"name": s.name, "kind": s.kind, "file": str(s.file), "bytes": s.file.stat().st_size,
                                "size_mb": round(s.file.stat().st_size / 1e6, 3)}
+        if s.file.suffix == ".tflite":
+            from .export.tflite import xnnpack_report
+
+            row["xnnpack"] = xnnpack_report(s.file)
         if records:
             report, _ = evaluate(landmarker, records, data_dir, progress=False)
             row.update({k: report[k] for k in ("nme_bbox", "nme_bbox_fitted", "nme_interocular") if k in report})

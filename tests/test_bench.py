@@ -38,6 +38,7 @@ def test_bench_command_with_peers_chart_and_ratios(exported_tiny, data_root, tmp
         assert lat["fps"] == pytest.approx(1000 / lat["median_ms"], rel=1e-3)
         assert r["memory"]["peak_rss_mb"] > r["memory"]["model_peak_mb"] > 0
         assert r["bytes"] > 0 and np.isfinite(r["nme_bbox"]["mean_of_bins"])
+        assert r["xnnpack"]["fully_delegated"] if r["file"].endswith(".tflite") else "xnnpack" not in r
     assert len(report["ratios"]) == 3 * len(peers)
     assert report["threads"] == 1 and report["n_images"] == 16 and report["reference"]["fps"] == 140
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
