@@ -58,6 +58,7 @@ class TrainConfig:
     workers: int = 0
     threads: int | None = None
     out: str = "runs/default"
+    #: batch_size is the global batch; under torchrun each of N processes takes batch_size / N.
     max_steps: int | None = None
     max_samples: int | None = None
     val_max: int | None = None
@@ -207,9 +208,12 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         sampler = torch.utils.data.distributed.DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed)
     else:
         sampler = RandomSampler(ds, generator=torch.Generator().manual_seed(cfg.seed))
-    loader = DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=True)
+    if cfg.batch_size % world:
+        raise EFLDError(f"batch_size {cfg.batch_size} (the global batch) is not divisible by {world} processes")
+    loader = DataLoader(ds, batch_size=cfg.batch_size // world, sampler=sampler, num_workers=cfg.workers,
+                        drop_last=True)
     if len(loader) == 0:
-        raise EFLDError(f"batch size {cfg.batch_size} is larger than the {len(ds) // world} samples per process")
+        raise EFLDError(f"batch size {cfg.batch_size // world} is larger than the {len(ds) // world} samples per process")
     model_args = dict(cfg.model)
     name = model_args.pop("name", "efld_mnv3_small")
     model: nn.Module = create_model(name, **model_args).to(device)

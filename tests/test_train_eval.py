@@ -57,14 +57,17 @@ def test_dataset_gives_radians_and_flips_pose(data_root):
     assert np.allclose(flipped[3].numpy(), np.radians(s.pose * [-1, 1, -1]), atol=1e-6)
 
 
-def test_torchrun_ddp_two_cpu_processes(data_root, tmp_path):
-    cfg = tmp_path / "cfg.yaml"
+def test_torchrun_ddp_two_cpu_processes_with_the_method_recipe(data_root, tmp_path):
+    """The shipped PFLD recipe config trains a few steps as DistributedDataParallel over 2 CPU processes."""
     import yaml
 
-    c = _cfg(data_root, tmp_path / "ddp", epochs=1, max_steps=3, val=None)
-    import dataclasses
-
-    cfg.write_text(yaml.safe_dump(dataclasses.asdict(c)))
+    recipe = yaml.safe_load((ROOT / "efld_export" / "configs" / "pfld_recipe.yaml").read_text())
+    assert recipe["batch_size"] == 256 and recipe["max_steps"] == 64000
+    recipe.update(train=["faces:train"], val=None, data_root=str(data_root), mean_face="mean_face.csv",
+                  batch_size=16, max_steps=3, workers=0, threads=1, out=str(tmp_path / "ddp"))
+    recipe["model"]["width"] = 0.35
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(recipe))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
                         "-m", "efld_export.cli", "train", str(cfg), "--no-progress"],
