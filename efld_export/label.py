@@ -110,3 +110,20 @@ def write_csv_dataset(out_dir: Path, labelled: list[tuple[Record, Label]], repor
         shutil.rmtree(old)
     else:
         os.replace(tmp, out_dir)
+
+
+def refine_with_human_points(points68: np.ndarray, points21: np.ndarray) -> np.ndarray:
+    """Move a model's 68 points by the similarity that best maps its implied AFLW points onto the
+    visible human ones (the model gives the shape, the human points its place, size and angle)."""
+    import cv2
+
+    from .landmarks import aflw21_from_68
+
+    implied = aflw21_from_68(points68)
+    use = ~np.isnan(points21).any(1) & ~np.isnan(implied).any(1)
+    if use.sum() < 3:
+        return points68
+    m, _ = cv2.estimateAffinePartial2D(implied[use], points21[use], method=cv2.RANSAC, ransacReprojThreshold=1e6)
+    if m is None:
+        return points68
+    return points68 @ m[:, :2].T + m[:, 2]

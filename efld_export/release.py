@@ -1,4 +1,4 @@
-"""Versioned model releases: models/<name>-<version>/ with the artifacts, manifest.json
+"""Versioned model releases: models/<name>-v<version>/ with the artifacts, manifest.json
 (every file's bytes and sha256, I/O spec, figures, tool versions, calibration) and a model card.
 Whatever loads an artifact that has a manifest beside it checks its sha256 first."""
 from __future__ import annotations
@@ -54,7 +54,7 @@ def host_latency_ms(path: Path, runs: int = 300, warmup: int = 30) -> dict[str, 
 
 def make_release(export_dir: Path, name: str, version: str, models_dir: Path, card: str = "",
                  measure_latency: bool = True) -> Path:
-    """Write models/<name>-<version>/ from a finished export folder (with its report.json), atomically."""
+    """Write models/<name>-v<version>/ from a finished export folder (with its report.json), atomically."""
     export_dir = Path(export_dir)
     report_path = export_dir / "report.json"
     if not report_path.is_file():
@@ -62,7 +62,7 @@ def make_release(export_dir: Path, name: str, version: str, models_dir: Path, ca
     report = json.loads(report_path.read_text())
     if not report.get("gate", {}).get("passed", False):
         raise EFLDError(f"{export_dir}: the export did not pass its gate")
-    dest = Path(models_dir) / f"{name}-{version}"
+    dest = Path(models_dir) / f"{name}-v{version.lstrip('v')}"
     if dest.exists():
         raise EFLDError(f"{dest} exists: releases are immutable, choose a new version")
     dest.parent.mkdir(parents=True, exist_ok=True)
