@@ -78,3 +78,12 @@ def align_face(image: np.ndarray, points68: np.ndarray, size: int = 112, templat
     m = similarity(src, dst)
     crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return Aligned(crop, m, invert_matrix(m), transform_points(src, m))
+
+
+def align(image: np.ndarray, size: int = 112, template: str = "arcface", boxes: list[np.ndarray] | None = None,
+          predictor=None) -> list[tuple["Face", Aligned]]:  # noqa: F821 - Face imported lazily (torch-free import)
+    """Detect faces (or take boxes), predict 68 points, align each: the API `efld align` mirrors."""
+    from .predict import predict
+
+    return [(face, align_face(image, face.points, size, template))
+            for face in predict(image, boxes, predictor)]

@@ -212,6 +212,10 @@ from .predict_cli import predict_cmd  # noqa: E402 - registered here, defined in
 
 cli.add_command(predict_cmd)
 
+from .align_cli import align_cmd  # noqa: E402 - registered here, defined in its own module
+
+cli.add_command(align_cmd)
+
 
 from .bench_cli import arm_cmd, bench_cmd  # noqa: E402 - registered after the core commands
 

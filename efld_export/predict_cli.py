@@ -182,6 +182,29 @@ class Run:
                 self.say(f"skipped {e}")
 
 
+def make_predictor(model: Path | None, backend: str | None, detector: str, box: np.ndarray | None,
+                   threads: int) -> Predictor:
+    """The landmark model (given, or the shipped one for a backend) and, unless a box is given, the detector."""
+    from .detect import Detector
+    from .predict import Predictor, default_model_path
+    from .runtime import LandmarkModel
+
+    if model is not None and backend is not None and model.suffix.lower().lstrip(".") not in SUFFIXES[backend]:
+        raise click.UsageError(f"--model {model} is not a {backend} artifact")
+    path = model or default_model_path(backend or "pt")
+    if path.suffix.lower().lstrip(".") in SUFFIXES["pt"]:
+        import torch
+
+        torch.set_num_threads(threads)  # torch's default (all cores) is ~100x slower on a busy machine
+    landmarks = LandmarkModel.from_artifact(path, threads)
+    chosen: Detector | str = detector
+    if box is None:  # built now: a missing detector stops the run before any input is read
+        chosen = Detector(detector)
+        for reason in chosen.skipped:
+            click.echo(f"note: using the {chosen.name} detector: {reason}", err=True)
+    return Predictor(landmarks, chosen)
+
+
 @click.command("predict")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
@@ -210,32 +233,16 @@ def predict_cmd(inputs: tuple[str, ...], model: Path | None, backend: str | None
     Inputs that cannot be read or hold no face are reported one line each and the rest processed;
     the exit status is non-zero only when no face at all could be found.
     """
-    from .detect import Detector
     from .media import expand_inputs
-    from .predict import Predictor, default_model_path
-    from .runtime import LandmarkModel
 
     if draw and out is None:
         raise click.UsageError("--draw writes pictures: give --out DIR")
     if as_json and as_csv and out is None:
         raise click.UsageError("stdout takes one format: choose --json or --csv, or give --out DIR for both")
-    if model is not None and backend is not None and model.suffix.lower().lstrip(".") not in SUFFIXES[backend]:
-        raise click.UsageError(f"--model {model} is not a {backend} artifact")
     files, problems = expand_inputs(list(inputs))
     for p in problems:
         click.echo(f"skipped {p}", err=True)
-    path = model or default_model_path(backend or "pt")
-    if path.suffix.lower().lstrip(".") in SUFFIXES["pt"]:
-        import torch
-
-        torch.set_num_threads(threads)  # torch's default (all cores) is ~100x slower on a busy machine
-    landmarks = LandmarkModel.from_artifact(path, threads)
-    chosen: Detector | str = detector
-    if box is None:  # built now: a missing detector stops the run before any input is read
-        chosen = Detector(detector)
-        for reason in chosen.skipped:
-            click.echo(f"note: using the {chosen.name} detector: {reason}", err=True)
-    predictor = Predictor(landmarks, chosen)
+    predictor = make_predictor(model, backend, detector, box, threads)
     output = Output(out, as_json, as_csv)
     run = Run(predictor, box, output, out if draw else None, smooth, not no_progress)
     run(files)

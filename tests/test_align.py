@@ -46,3 +46,35 @@ def test_method5_uses_outer_corners_and_unknown_template_is_an_error():
     assert set(TEMPLATES) >= {"arcface", "method5"}
     with pytest.raises(EFLDError, match="unknown template"):
         five_points_for(pts, "nope")
+
+
+def test_align_cli_writes_crops_and_transforms_and_reports_bad_input(trained, tmp_path):
+    import json
+
+    import cv2
+    from click.testing import CliRunner
+
+    from efld_export.cli import cli
+    from conftest import render_face
+
+    img, pts = render_face(np.random.default_rng(4), 200, (10, 0, 0))
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "face.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (src / "broken.jpg").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    box = ",".join(f"{v:.1f}" for v in (pts.min(0).tolist() + (pts.max(0) - pts.min(0)).tolist()))
+    res = CliRunner().invoke(cli, ["align", str(src), "--out", str(out), "--size", "160", "--model", str(trained),
+                                   "--box", box, "--template", "method5", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "broken.jpg" in res.output and "1 face(s) aligned" in res.output
+    row = json.loads((out / "alignments.jsonl").read_text().splitlines()[0])
+    crop = cv2.imread(str(out / row["crop"]))
+    assert crop.shape == (160, 160, 3)
+    m, inv = np.array(row["matrix"]), np.array(row["inverse"])
+    p = np.array([[10.0, 20.0]])
+    assert np.allclose(transform_points(transform_points(p, m), inv), p, atol=1e-3)
+    # nothing alignable at all: a non-zero exit with one line, no traceback
+    res = CliRunner().invoke(cli, ["align", str(src / "broken.jpg"), "--out", str(out), "--model", str(trained),
+                                   "--box", box])
+    assert res.exit_code != 0 and "Traceback" not in res.output
