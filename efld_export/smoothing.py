@@ -16,8 +16,11 @@ from .crop import box_from_points
 from .detect import box_iou
 from .predict import Face
 
-#: One-Euro settings (chosen with benchmarks/jitter.py). Points: cutoff (Hz) at rest and its growth per
-#: face-size/s of the face's speed; pose: per degree/s of each angle's speed.
+#: One-Euro settings. Points: cutoff (Hz) at rest and its growth per face-size/s of the face's speed;
+#: pose: per degree/s of each angle's speed. Chosen with benchmarks/jitter.py on the shipped model
+#: (results/jitter.json): a still face under sensor noise jitters 1.26 -> 0.54 % of the face size
+#: (points) and 1.56 -> 0.68 degrees (pose); on a face moving 1 or 3 px/frame the error from the ideal
+#: track falls too (2.43 -> 2.18, 2.60 -> 2.44 %): the filter does not lag enough to cost accuracy.
 POINT_FILTER = {"min_cutoff": 1.0, "beta": 10.0, "common": True}
 POSE_FILTER = {"min_cutoff": 0.5, "beta": 0.05}
 
