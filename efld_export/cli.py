@@ -205,6 +205,7 @@ def _write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
     with os.fdopen(fd, "w") as f:
         f.write(text + "\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600: results are for sharing
     os.replace(tmp, path)
 
 
