@@ -23,10 +23,9 @@ def _opts(trained, data_root, out, **kw) -> ExportOptions:
 
 
 @pytest.fixture(scope="module")
-def exported(trained, data_root, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("exp") / "model"
-    export(_opts(trained, data_root, out), say=lambda m: None)
-    return out
+def exported(exported_tiny) -> Path:
+    """The session's export of the tiny model (conftest), made with the options of _opts."""
+    return exported_tiny
 
 
 def test_every_stage_produces_checked_artifacts(exported):
