@@ -1,18 +1,20 @@
 """68-point labels for faces that carry only AFLW's 21 human points.
 
-First labeller: a rigid fit of the 3D mean face to the visible human points
+The base labeller is a rigid fit of the 3D mean face to the visible human points
 (cv2.solvePnP), projecting all 68 points. Faces whose fit disagrees with their own
 human points by more than `max_fit_error` (fraction of the face size) are dropped
 and counted. Invisible human points (NaN) are never used as evidence.
+
+With a teacher (a 2D landmarker such as MediaPipe's face mesh), its points are moved by the
+similarity that best maps them onto the visible human points, and mixed with the rigid fit by
+|yaw| (TEACHER_MIX): the teacher knows expressions on near-frontal faces, the 3D fit knows the
+3D-consistent markup of profiles. Measured on aflw2000-3d-val's own 21 points:
+benchmarks/results/label_quality.json.
 """
 from __future__ import annotations
 
-import csv
-import json
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -66,13 +68,29 @@ def label_from_21(points21: np.ndarray, mean_face: np.ndarray, width: float, hei
     return Label(pts68, pose, err)
 
 
+class Teacher(Protocol):
+    """Anything with the runtime's predict_batch: [(image, box)] -> predictions with .points (68, 2)."""
+
+    def predict_batch(self, faces: list[tuple[np.ndarray, np.ndarray]]) -> list: ...
+
+
+#: Weight of the human-corrected teacher against the rigid fit, by |yaw| from the AFLW file:
+#: (upper |yaw| bound in degrees, teacher weight). Chosen by label error on aflw2000-3d-val's
+#: 21 points (benchmarks/label_quality.py): teacher alone to 30, half-half to 60, rigid beyond.
+TEACHER_MIX: tuple[tuple[float, float], ...] = ((30.0, 1.0), (60.0, 0.5), (float("inf"), 0.0))
+
+
+def teacher_weight(yaw_deg: float) -> float:
+    return next(w for bound, w in TEACHER_MIX if abs(yaw_deg) <= bound)
+
+
 def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: float = 0.08,
-                  progress: bool = True) -> tuple[list[tuple[Record, Label]], dict]:
+                  progress: bool = True, teacher: Teacher | None = None) -> tuple[list[tuple[Record, Label]], dict]:
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report."""
     kept: list[tuple[Record, Label]] = []
     dropped = {"too_few_points": 0, "fit_error": 0}
     for rec in tqdm(records, desc="labelling", unit="face", disable=not progress):
-        h, w = rec.extra["image"].shape[:2] if "image" in rec.extra else rec.extra["image_size"]
+        h, w = rec.extra["image"].shape[:2]
         lab = label_from_21(rec.extra["points21"], mean_face, w, h, rec.extra.get("yaw_deg"))
         if lab is None:
             dropped["too_few_points"] += 1
@@ -82,34 +100,24 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
             kept.append((rec, lab))
     report = {"n_input": len(records), "n_kept": len(kept), "dropped": dropped, "max_fit_error": max_fit_error,
               "method": "rigid mean-face PnP fit to visible AFLW-21 points"}
+    if teacher is not None:
+        _mix_teacher(kept, teacher, progress)
+        report["method"] += f"; teacher corrected by the human points, mixed by |yaw| {list(TEACHER_MIX)}"
     return kept, report
 
 
-def write_csv_dataset(out_dir: Path, labelled: list[tuple[Record, Label]], report: dict) -> None:
-    """Write labels in the CSV layout (landmarks.csv + pose.csv, absolute image paths), atomically."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    with open(tmp / "landmarks.csv", "w", newline="") as f, open(tmp / "pose.csv", "w", newline="") as g:
-        lw, pw = csv.writer(f), csv.writer(g)
-        lw.writerow(["image"] + [f"{c}{i}" for i in range(68) for c in "xy"])
-        pw.writerow(["image", "pitch_deg", "yaw_deg", "roll_deg"])
-        for rec, lab in labelled:
-            name = str(Path(rec.image_path).resolve())
-            lw.writerow([name] + [f"{v:.2f}" for v in lab.points.ravel()])
-            yaw, pitch, roll = lab.pose
-            pw.writerow([name, f"{pitch:.3f}", f"{yaw:.3f}", f"{roll:.3f}"])
-    (tmp / "labels.json").write_text(json.dumps(report, indent=2))
-    (tmp / "images").mkdir()
-    if out_dir.exists():
-        old = out_dir.with_name(out_dir.name + ".old")
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        import shutil
+def _mix_teacher(kept: list[tuple[Record, Label]], teacher: Teacher, progress: bool, chunk: int = 256) -> None:
+    """Replace each rigid label by its |yaw|-weighted mix with the human-corrected teacher."""
+    from .crop import box_from_points
 
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, out_dir)
+    for i in tqdm(range(0, len(kept), chunk), desc="teacher", unit="batch", disable=not progress):
+        part = kept[i:i + chunk]
+        preds = teacher.predict_batch([(rec.extra["image"], box_from_points(lab.points)) for rec, lab in part])
+        for (rec, lab), pred in zip(part, preds):
+            w = teacher_weight(rec.extra.get("yaw_deg", lab.pose[0]))
+            if w > 0:
+                refined = refine_with_human_points(pred.points, rec.extra["points21"])
+                lab.points = w * refined + (1 - w) * lab.points
 
 
 def refine_with_human_points(points68: np.ndarray, points21: np.ndarray) -> np.ndarray:

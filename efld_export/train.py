@@ -54,6 +54,9 @@ class TrainConfig:
     loss: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)
     label_max_fit_error: float = 0.08
+    #: 2D teacher for the 21-point faces' labels (label.py): None (rigid fit only), "mediapipe",
+    #: or a model artifact path (our own model, iterated).
+    label_teacher: str | None = None
     seed: int = 0
     workers: int = 0
     threads: int | None = None
@@ -109,7 +112,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         sparse = [r for r in recs if "points21" in r.extra]
         dense = [r for r in recs if "points21" not in r.extra]
         if sparse:
-            kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False)
+            kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
+                                         teacher=_teacher(cfg.label_teacher))
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 rec.extra["occluded"] = bool(np.isnan(rec.extra["points21"]).any())
@@ -135,6 +139,17 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     samples = [Sample(r.extra["image"], r.points, np.asarray(r.pose, dtype=np.float64), float(wt))
                for r, wt in zip(records, weights)]
     return samples, info
+
+
+def _teacher(name: str | None):  # noqa: ANN202 - a label.Teacher
+    """The labelling teacher a config names."""
+    if name is None:
+        return None
+    if name == "mediapipe":
+        from .peers import MediaPipePeer
+
+        return MediaPipePeer()
+    return LandmarkModel.from_artifact(name)
 
 
 class LandmarkDataset(Dataset):

@@ -42,3 +42,32 @@ def test_label_from_21_points_recovers_the_68():
     assert np.abs(lab.points - pts).max() < 0.5
     assert lab.pose[0] == 48.0
     assert label_from_21(np.full((21, 2), np.nan), face_3d(), 400, 400) is None
+
+
+def test_teacher_mix_by_yaw_corrects_the_teacher_with_human_points():
+    from efld_export.data.record import Record
+    from efld_export.label import label_records, teacher_weight
+    from efld_export.runtime import Prediction
+
+    assert teacher_weight(10) == 1.0 and teacher_weight(-45) == 0.5 and teacher_weight(80) == 0.0
+    rng = np.random.default_rng(5)
+    records, truths = [], []
+    for yaw in (10.0, 45.0, 75.0):
+        img, pts = render_face(rng, 300, (yaw, 0, 0))
+        p21 = aflw21_from_68(pts)
+        records.append(Record(None, np.full((68, 2), np.nan), extra={"image": img, "points21": p21, "yaw_deg": yaw}))
+        truths.append(pts)
+
+    class ShiftedTeacher:
+        """Knows the true shape but puts it 7 px off: the human points must pull it back."""
+
+        def predict_batch(self, faces):
+            return [Prediction(t + 7.0, None) for t in truths]
+
+    rigid, _ = label_records(records, face_3d(), progress=False)
+    rigid_pts = [lab.points.copy() for _, lab in rigid]
+    mixed, report = label_records(records, face_3d(), progress=False, teacher=ShiftedTeacher())
+    assert "teacher" in report["method"]
+    for (rec, lab), truth, r in zip(mixed, truths, rigid_pts):
+        w = teacher_weight(rec.extra["yaw_deg"])
+        assert np.allclose(lab.points, w * truth + (1 - w) * r, atol=1e-3)
