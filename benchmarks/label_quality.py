@@ -22,7 +22,7 @@ from efld_export.crop import box_from_points
 from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv
 from efld_export.data.record import Record
-from efld_export.label import refine_with_human_points, label_from_21
+from efld_export.label import label_from_21, label_records, refine_with_human_points
 from efld_export.metrics import nme_bbox, yaw_binned
 from efld_export.pose import load_mean_face
 from efld_export.runtime import LandmarkModel
@@ -82,6 +82,15 @@ def main() -> None:
         score(f"mean(rigid, {name}+human)", (rigid + refined) / 2)
         switch = np.where((file_yaw <= args.switch_yaw)[:, None, None], refined, rigid)
         score(f"{name}+human if |yaw|<={args.switch_yaw:g} else rigid", switch)
+        # the labeller itself (label.py), as training runs it: rigid fit mixed with the teacher by |yaw|
+        recs = []
+        for r in human:
+            if r.image_path.name in gt:
+                r.extra["image"] = gt[r.image_path.name].extra["image"]
+                recs.append(r)
+        kept, _ = label_records(recs, mean_face, max_fit_error=np.inf, progress=False, teacher=teacher)
+        by_name = {rec.image_path.name: lab.points for rec, lab in kept}
+        score(f"label.py mix ({name})", np.stack([by_name[n] for n in names]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 
