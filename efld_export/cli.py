@@ -178,7 +178,7 @@ def export_cmd(calib: str | None, **kw) -> None:
               show_default=True)
 @click.option("--card", type=click.Path(dir_okay=False, path_type=Path), help="Model card (Markdown) to include.")
 def release_cmd(export_dir: Path, name: str, version: str, models_dir: Path, card: Path | None) -> None:
-    """Release a passed export as MODELS_DIR/NAME-VERSION/ with manifest.json (sha256 of every file)."""
+    """Release a passed export as MODELS_DIR/NAME-vVERSION/ with manifest.json (sha256 of every file)."""
     from .release import make_release
 
     text = card.read_text() if card else ""
@@ -224,10 +224,10 @@ cli.add_command(bench_cmd)
 cli.add_command(arm_cmd)
 
 
-def main() -> None:
+def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as e:
@@ -240,8 +240,7 @@ def main() -> None:
 
 def export_main() -> None:
     """`efld-export`: the same as `efld export`."""
-    sys.argv.insert(1, "export")
-    main()
+    main(["export", *sys.argv[1:]], prog_name="efld")
 
 
 if __name__ == "__main__":
