@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import metrics
-from .crop import box_from_points
+from .crop import box_from_points, crop_face, transform_points
 from .data.readers import read_landmarks_csv
 from .data.record import Record
 from .runtime import LandmarkModel
@@ -111,8 +111,6 @@ def draw_grid(records: list[Record], pred: np.ndarray, path: Path, n: int = 16, 
     for k, i in enumerate(idx):
         rec = records[i]
         img = rec.extra["image"] if "image" in rec.extra else rec.load_image()
-        from .crop import crop_face, transform_points
-
         crop, m = crop_face(img, box_from_points(rec.points), cell)
         crop = np.ascontiguousarray(crop)
         for pts, colour in ((rec.points, (0, 255, 0)), (pred[i], (255, 0, 0))):
