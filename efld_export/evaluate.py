@@ -104,6 +104,8 @@ def draw_grid(records: list[Record], pred: np.ndarray, path: Path, n: int = 16, 
     """A grid of faces with true (green) and predicted (red) landmarks."""
     import cv2
 
+    from .media import write_image
+
     idx = np.linspace(0, len(records) - 1, min(n, len(records))).astype(int)
     cols = int(np.ceil(np.sqrt(len(idx))))
     rows = int(np.ceil(len(idx) / cols))
@@ -119,4 +121,4 @@ def draw_grid(records: list[Record], pred: np.ndarray, path: Path, n: int = 16, 
                     cv2.circle(crop, (int(round(x)), int(round(y))), 2, colour, -1, cv2.LINE_AA)
         r, c = divmod(k, cols)
         grid[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = crop
-    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    write_image(Path(path), grid)

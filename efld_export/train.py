@@ -67,6 +67,11 @@ class TrainConfig:
     val_max: int | None = None
     skip_bad: bool = False
 
+    @property
+    def root(self) -> Path:
+        """The data root: data_root in the config, else $EFLD_DATA or ../shared/data."""
+        return Path(self.data_root) if self.data_root else data_root()
+
     @classmethod
     def from_file(cls, path: Path | str | None, overrides: dict[str, Any] | None = None) -> "TrainConfig":
         data: dict[str, Any] = {}
@@ -103,7 +108,7 @@ def _resolve_spec(spec: str, root: Path) -> str:
 
 def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str, Any]]:
     """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
-    root = Path(cfg.data_root) if cfg.data_root else data_root()
+    root = cfg.root
     mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
     records: list[Record] = []
     info: dict[str, Any] = {"sources": {}}
@@ -210,10 +215,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     out = Path(cfg.out)
     log = (lambda m: print(m, file=sys.stderr)) if is_main else (lambda m: None)
     samples, info = prepare_samples(cfg, log)
-    root = Path(cfg.data_root) if cfg.data_root else data_root()
     val_records = None
     if cfg.val and is_main:
-        val_records = load_records(_resolve_spec(cfg.val, root), skip_bad=cfg.skip_bad, progress=False)
+        val_records = load_records(_resolve_spec(cfg.val, cfg.root), skip_bad=cfg.skip_bad, progress=False)
         if cfg.val_max:
             val_records = val_records[:cfg.val_max]
     aug = AugmentConfig(**cfg.augment)
