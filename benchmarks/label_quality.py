@@ -1,96 +1,115 @@
 """How good are 68-point labels made from AFLW's 21 human points? Measured on aflw2000-3d-val,
 whose own 21 human points (landmarks21.csv) go through the labeller and whose true 68 points score
-the result (NME by the landmark box, per |yaw| bin). Never trains on anything.
+the result (NME by the landmark box, per |yaw| bin). Never trains on anything from it: the 3D shape
+model is learnt from the training pool (aflw-21pt-crops), exactly as `efld train` learns it.
 
-Labellers: rigid (mean face fitted by PnP, label.py) and, for each teacher (our model with
---model, MediaPipe's face mesh with --mediapipe), `teacher+human`: the teacher's 68 points moved by
-the similarity that best maps its implied 21 points onto the visible human points; also the mean
-with the rigid fit, and a yaw switch (teacher+human below --switch-yaw degrees of |yaw| from the
-AFLW file, rigid above).
+Labellers scored: `rigid` (the mean face fitted by PnP), `mediapipe` (the teacher's own 68 points,
+uncorrected) and `shape model` (label.py with the teacher: what training uses). For the shape model,
+also the filter's keep rate per yaw bin (faces whose rigid fit is further than --max-fit-error from
+their own human points are dropped, as in training) and the NME of the kept faces, against both the re-annotated and the
+3DMM-fitted 68 points.
 
-    python benchmarks/label_quality.py --out benchmarks/results/label_quality.json [--model models/.../efld.pt] [--mediapipe]
+    python benchmarks/label_quality.py --out benchmarks/results/label_quality.json
 """
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
-from efld_export.crop import box_from_points
 from efld_export.data import data_root, load_records
-from efld_export.data.readers import read_aflw21_csv
+from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
-from efld_export.label import label_from_21, label_records, refine_with_human_points
+from efld_export.face3d import EAR_LOBES, FaceModel3D, aflw21_matrix
+from efld_export.label import label_records, learn_shape_model, teacher_meshes, teacher_weight
 from efld_export.metrics import nme_bbox, yaw_binned
+from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
-from efld_export.runtime import LandmarkModel
+
+BINS = ((0, 30), (30, 60), (60, 91))
+
+
+def ablation(model: FaceModel3D, mean_face: np.ndarray, faces: list, meshes: np.ndarray, score) -> None:
+    """The shape model's parts one at a time, each fitted to the same faces: which part buys what."""
+    no_modes = dict(modes=model.modes[:0], std=model.std[:0])
+    generic = FaceModel3D(mean_face, aflw21=aflw21_matrix() @ mean_face, **no_modes)
+    depth = FaceModel3D(model.mean, aflw21=model.aflw21, **no_modes)
+    steps = (("rigid, generic mean face (PnP above, here by the same fit)", generic, False, False),
+             ("rigid, teacher depth", depth, False, False),
+             ("+ shape modes", model, False, False),
+             ("+ teacher's 68 points by |yaw|", model, False, True),
+             ("+ ear lobes (= shape model)", model, True, True))
+    for name, m, ears, use_teacher in steps:
+        labels = {}
+        for (rec, lab), mesh in zip(faces, meshes):
+            p21 = rec.extra["points21"].copy()
+            if not ears:
+                p21[list(EAR_LOBES)] = np.nan
+            h, w = rec.extra["image"].shape[:2]
+            wt = teacher_weight(rec.extra["yaw_deg"]) if use_teacher else 0.0
+            labels[rec.image_path.name] = m.fit(p21, w, h, mesh[:, :2], wt).points68
+        score(f"ablation: {name}", labels)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--model", type=Path)
-    ap.add_argument("--mediapipe", action="store_true", help="MediaPipe's face mesh (mapped to 68) as a teacher")
-    ap.add_argument("--switch-yaw", type=float, default=45.0)
+    ap.add_argument("--max-fit-error", type=float, default=0.08, help="the labeller's drop rule (training's default)")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     root = data_root()
+    mean_face = load_mean_face(root / "mean_face_68_3d.csv")
+    teacher = MediaPipePeer()
+    t0 = time.time()
+    pool = load_records(root / "aflw-21pt-crops", progress=False)
+    pool_kept, _ = label_records(pool, mean_face, args.max_fit_error, progress=False)
+    model = learn_shape_model(pool_kept, teacher_meshes(pool_kept, teacher), mean_face, seed=args.seed)
+    learn_s = time.time() - t0
+
     val_dir = root / "aflw2000-3d-val"
     gt = {r.image_path.name: r for r in load_records(val_dir, progress=False)}
+    fitted = {r.image_path.name: r.points for r in read_landmarks_csv(val_dir / "landmarks_fitted.csv",
+                                                                    val_dir / "images") if isinstance(r, Record)}
     human = [r for r in read_aflw21_csv(val_dir / "landmarks21.csv", val_dir / "images") if isinstance(r, Record)]
-    mean_face = load_mean_face(root / "mean_face_68_3d.csv")
-    names, rigid, yaw, file_yaw = [], [], [], []
     for r in human:
-        g = gt[r.image_path.name]
-        h, w = g.extra["image"].shape[:2]
-        lab = label_from_21(r.extra["points21"], mean_face, w, h)
-        if lab is None:
-            continue
-        names.append(r.image_path.name)
-        rigid.append(lab.points)
-        yaw.append(g.pose[0])
-        file_yaw.append(r.extra["yaw_deg"])
-    truth = np.stack([gt[n].points for n in names])
-    yaw = np.array(yaw)
-    rigid = np.stack(rigid)
-    file_yaw = np.abs(np.array(file_yaw))
-    results = {"command": f"python benchmarks/label_quality.py --out {args.out}" + (f" --model {args.model}" if args.model else "")
-               + (" --mediapipe" if args.mediapipe else "") + f" --switch-yaw {args.switch_yaw}",
-               "n_faces": len(names), "n_human": len(human), "labellers": {}}
+        r.extra["image"] = gt[r.image_path.name].extra["image"]
+    yaw_of = {n: abs(g.pose[0]) for n, g in gt.items()}
+    results: dict = {"command": f"python benchmarks/label_quality.py --out {args.out}"
+                     + (f" --max-fit-error {args.max_fit_error}" if args.max_fit_error != 0.08 else ""),
+                     "n_val_faces": len(human), "shape_model_learn_s": round(learn_s, 1),
+                     "shape_model": {"modes": len(model.std), "std_mm": np.round(model.std, 2).tolist()},
+                     "labellers": {}}
 
-    def score(name: str, pts: np.ndarray) -> None:
-        rep = {k: (round(v * 100, 3) if not k.startswith("n_") else v) for k, v in yaw_binned(nme_bbox(pts, truth), yaw).items()}
-        results["labellers"][name] = rep
-        print(name, rep["yaw_0_30"], rep["yaw_30_60"], rep["yaw_60_90"], rep["mean_of_bins"], flush=True)
+    def score(name: str, labels: dict[str, np.ndarray], truth: dict[str, np.ndarray] | None = None) -> None:
+        truth = truth or {n: g.points for n, g in gt.items()}
+        names = sorted(labels)
+        pts, ref = np.stack([labels[n] for n in names]), np.stack([truth[n] for n in names])
+        rep = yaw_binned(nme_bbox(pts, ref), np.array([yaw_of[n] for n in names]))
+        results["labellers"][name] = {k: (v if k.startswith("n_") else round(v * 100, 3)) for k, v in rep.items()}
+        print(f"{name}: {results['labellers'][name]}", flush=True)
 
-    score("rigid", rigid)
-    teachers = {}
-    if args.model:
-        teachers["model"] = LandmarkModel.from_artifact(args.model)
-    if args.mediapipe:
-        from efld_export.peers import MediaPipePeer
-
-        teachers["mediapipe"] = MediaPipePeer()
-    human_by = {r.image_path.name: r.extra["points21"] for r in human}
-    for name, teacher in teachers.items():
-        preds = np.stack([p.points for p in teacher.predict_batch(
-            [(gt[n].extra["image"], box_from_points(p)) for n, p in zip(names, rigid)])])
-        refined = np.stack([refine_with_human_points(p, human_by[n]) for p, n in zip(preds, names)])
-        score(name, preds)
-        score(f"{name}+human", refined)
-        score(f"mean(rigid, {name}+human)", (rigid + refined) / 2)
-        switch = np.where((file_yaw <= args.switch_yaw)[:, None, None], refined, rigid)
-        score(f"{name}+human if |yaw|<={args.switch_yaw:g} else rigid", switch)
-        # the labeller itself (label.py), as training runs it: rigid fit mixed with the teacher by |yaw|
-        recs = []
-        for r in human:
-            if r.image_path.name in gt:
-                r.extra["image"] = gt[r.image_path.name].extra["image"]
-                recs.append(r)
-        kept, _ = label_records(recs, mean_face, max_fit_error=np.inf, progress=False, teacher=teacher)
-        by_name = {rec.image_path.name: lab.points for rec, lab in kept}
-        score(f"label.py mix ({name})", np.stack([by_name[n] for n in names]))
+    rigid, _ = label_records(human, mean_face, np.inf, progress=False)
+    score("rigid", {rec.image_path.name: lab.points for rec, lab in rigid})
+    meshes = teacher_meshes(rigid, teacher)
+    score("mediapipe", {rec.image_path.name: m[:, :2] for (rec, _), m in zip(rigid, meshes)})
+    every, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model)
+    score("shape model, every face", {rec.image_path.name: lab.points for rec, lab in every})
+    ablation(model, mean_face, rigid, meshes, score)
+    kept, report = label_records(human, mean_face, args.max_fit_error, progress=False, teacher=teacher,
+                                 shape_model=model)
+    labels = {rec.image_path.name: lab.points for rec, lab in kept}
+    score("shape model, kept faces", labels)
+    score("shape model, kept faces, vs landmarks_fitted.csv", labels, fitted)
+    keep = {}
+    for lo, hi in BINS:
+        names = [r.image_path.name for r in human if lo <= yaw_of[r.image_path.name] < hi]
+        keep[f"yaw_{lo}_{min(hi, 90)}"] = round(sum(n in labels for n in names) / max(len(names), 1), 4)
+    results["keep_rate"] = keep
+    results["method"] = report["method"]
+    print("keep rate", keep)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -86,6 +86,47 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
     click.echo(text)
 
 
+@cli.command("label")
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for landmarks.csv, pose.csv and report.json.")
+@click.option("--teacher", type=click.Choice(["mediapipe", "none"]), default="mediapipe", show_default=True,
+              help="mediapipe: the 3D shape model learnt from its meshes, fitted to the human points; none: rigid fit.")
+@click.option("--max-fit-error", type=float, default=0.08, show_default=True,
+              help="Drop faces whose rigid fit is further than this (fraction of the face size) from their human points.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shape model's face sample.")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
+@click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
+def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, data_root: str | None,
+              skip_bad: bool) -> None:
+    """68-point labels and head pose for faces that carry AFLW's 21 human points (a landmarks21.csv dataset).
+
+    Writes OUT/landmarks.csv and OUT/pose.csv (absolute image paths: OUT is then a dataset for
+    `efld train` and `efld eval`) and OUT/report.json (kept and dropped faces, the method). The same
+    labelling runs inside `efld train` for such a dataset; its error is measured by
+    benchmarks/label_quality.py.
+    """
+    from .data import data_root as default_root
+    from .data import load_records
+    from .data.writers import write_csv_dataset
+    from .label import label_records
+    from .pose import load_mean_face
+    from .train import make_teacher
+
+    root = Path(data_root) if data_root else default_root()
+    path = data_dir if data_dir.exists() else root / data_dir
+    records = [r for r in load_records(path, skip_bad=skip_bad) if "points21" in r.extra]
+    if not records:
+        raise EFLDError(f"{path}: no faces with 21 human points (expected a landmarks21.csv dataset)")
+    kept, report = label_records(records, load_mean_face(root / "mean_face_68_3d.csv"), max_fit_error,
+                                 teacher=make_teacher(None if teacher == "none" else teacher), seed=seed)
+    for rec, lab in kept:
+        rec.points, rec.pose = lab.points, lab.pose
+    write_csv_dataset(out, [rec for rec, _ in kept])
+    _write_text(out / "report.json", json.dumps({"data": str(path), **report}, indent=2))
+    click.echo(f"labelled {report['n_kept']}/{report['n_input']} faces ({report['dropped']}) -> {out}")
+
+
 @cli.command("features")
 @click.argument("landmarks", type=click.Path(path_type=Path))
 @click.option("--ratio", "ratios", multiple=True, metavar="A-B/C-D",

@@ -5,16 +5,16 @@ The base labeller is a rigid fit of the 3D mean face to the visible human points
 human points by more than `max_fit_error` (fraction of the face size) are dropped
 and counted. Invisible human points (NaN) are never used as evidence.
 
-With a teacher (a 2D landmarker such as MediaPipe's face mesh), its points are moved by the
-similarity that best maps them onto the visible human points, and mixed with the rigid fit by
-|yaw| (TEACHER_MIX): the teacher knows expressions on near-frontal faces, the 3D fit knows the
-3D-consistent markup of profiles. Measured on aflw2000-3d-val's own 21 points:
-benchmarks/results/label_quality.json.
+With a teacher (MediaPipe's face mesh), each face is instead fitted with a 3D shape model
+(face3d.py) learnt from the teacher's meshes of the pool's near-frontal faces: shape and
+expression modes, and a depth that places the jawline of turned faces. The fit follows the human points and, with a weight falling with |yaw|
+(TEACHER_WEIGHT), the teacher's own 68 points, which know the inner shape where it is reliable.
+Measured on aflw2000-3d-val's own 21 points: benchmarks/results/label_quality.json.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -22,6 +22,9 @@ from tqdm import tqdm
 from .data.record import Record
 from .landmarks import AFLW21_TO_68
 from .pose import fit_rigid, project, rotation_to_angles
+
+if TYPE_CHECKING:
+    from .face3d import FaceFit, FaceModel3D
 
 #: AFLW points used for fitting: every one with a 68-point counterpart (ear lobes have none).
 FIT_POINTS = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is not None)
@@ -69,24 +72,30 @@ def label_from_21(points21: np.ndarray, mean_face: np.ndarray, width: float, hei
 
 
 class Teacher(Protocol):
-    """Anything with the runtime's predict_batch: [(image, box)] -> predictions with .points (68, 2)."""
+    """MediaPipePeer's interface: (image, landmark box) pairs -> (N, 68, 3) points in pixels, depth alike."""
 
-    def predict_batch(self, faces: list[tuple[np.ndarray, np.ndarray]]) -> list: ...
+    def mesh68(self, faces: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray: ...
 
 
-#: Weight of the human-corrected teacher against the rigid fit, by |yaw| from the AFLW file:
-#: (upper |yaw| bound in degrees, teacher weight). Chosen by label error on aflw2000-3d-val's
-#: 21 points (benchmarks/label_quality.py): teacher alone to 30, half-half to 60, rigid beyond.
-TEACHER_MIX: tuple[tuple[float, float], ...] = ((30.0, 1.0), (60.0, 0.5), (float("inf"), 0.0))
+#: Weight of the teacher's 68 points against the human points in the 3D fit, by |yaw| from the AFLW
+#: file: (upper |yaw| bound in degrees, weight). The teacher is good to 45 degrees and poor on
+#: profiles (benchmarks/results/label_quality.json); chosen among few settings on aflw2000-3d-val's 21 points.
+TEACHER_WEIGHT: tuple[tuple[float, float], ...] = ((45.0, 0.1), (60.0, 0.033), (float("inf"), 0.0))
+#: The shape model is learnt from the teacher's meshes of faces within this |yaw|, where it is reliable.
+SHAPE_MODEL_MAX_YAW = 30.0
+SHAPE_MODEL_FACES = 2000
 
 
 def teacher_weight(yaw_deg: float) -> float:
-    return next(w for bound, w in TEACHER_MIX if abs(yaw_deg) <= bound)
+    return next(w for bound, w in TEACHER_WEIGHT if abs(yaw_deg) <= bound)
 
 
 def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: float = 0.08,
-                  progress: bool = True, teacher: Teacher | None = None) -> tuple[list[tuple[Record, Label]], dict]:
-    """Label every record holding extra['points21']; returns kept (record, label) pairs and a report."""
+                  progress: bool = True, teacher: Teacher | None = None, seed: int = 0,
+                  shape_model: "FaceModel3D | None" = None) -> tuple[list[tuple[Record, Label]], dict]:
+    """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
+
+    With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given."""
     kept: list[tuple[Record, Label]] = []
     dropped = {"too_few_points": 0, "fit_error": 0}
     for rec in tqdm(records, desc="labelling", unit="face", disable=not progress):
@@ -100,38 +109,65 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
             kept.append((rec, lab))
     report = {"n_input": len(records), "n_kept": len(kept), "dropped": dropped, "max_fit_error": max_fit_error,
               "method": "rigid mean-face PnP fit to visible AFLW-21 points"}
-    if teacher is not None:
-        _mix_teacher(kept, teacher, progress)
-        report["method"] += f"; teacher corrected by the human points, mixed by |yaw| {list(TEACHER_MIX)}"
+    if teacher is not None and kept:
+        meshes = teacher_meshes(kept, teacher, progress)
+        model = shape_model or learn_shape_model(kept, meshes, mean_face, seed)
+        fit_shape_model(kept, meshes, model, progress)
+        report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes "
+                            f"behind jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the teacher's 68 points "
+                            f"weighted by |yaw| {list(TEACHER_WEIGHT)}")
     return kept, report
 
 
-def _mix_teacher(kept: list[tuple[Record, Label]], teacher: Teacher, progress: bool, chunk: int = 256) -> None:
-    """Replace each rigid label by its |yaw|-weighted mix with the human-corrected teacher."""
+def _yaw(rec: Record, lab: Label) -> float:
+    return float(rec.extra.get("yaw_deg", lab.pose[0]))
+
+
+def _size(rec: Record) -> tuple[int, int]:
+    h, w = rec.extra["image"].shape[:2]
+    return w, h
+
+
+def teacher_meshes(kept: list[tuple[Record, Label]], teacher: Teacher, progress: bool = False,
+                   chunk: int = 256) -> np.ndarray:
+    """(N, 68, 3) teacher points of each face, cropped around its rigid label."""
     from .crop import box_from_points
 
-    for i in tqdm(range(0, len(kept), chunk), desc="teacher", unit="batch", disable=not progress):
-        part = kept[i:i + chunk]
-        preds = teacher.predict_batch([(rec.extra["image"], box_from_points(lab.points)) for rec, lab in part])
-        for (rec, lab), pred in zip(part, preds):
-            w = teacher_weight(rec.extra.get("yaw_deg", lab.pose[0]))
-            if w > 0:
-                refined = refine_with_human_points(pred.points, rec.extra["points21"])
-                lab.points = w * refined + (1 - w) * lab.points
+    return np.concatenate([teacher.mesh68([(rec.extra["image"], box_from_points(lab.points))
+                                           for rec, lab in kept[i:i + chunk]])
+                           for i in tqdm(range(0, len(kept), chunk), desc="teacher", unit="batch",
+                                         disable=not progress)])
 
 
-def refine_with_human_points(points68: np.ndarray, points21: np.ndarray) -> np.ndarray:
-    """Move a model's 68 points by the similarity that best maps its implied AFLW points onto the
-    visible human ones (the model gives the shape, the human points its place, size and angle)."""
-    import cv2
+def _fit(model: "FaceModel3D", rec: Record, lab: Label, mesh: np.ndarray) -> "FaceFit":
+    return model.fit(rec.extra["points21"], *_size(rec), mesh[:, :2], teacher_weight(_yaw(rec, lab)))
 
-    from .landmarks import aflw21_from_68
 
-    implied = aflw21_from_68(points68)
-    use = ~np.isnan(points21).any(1) & ~np.isnan(implied).any(1)
-    if use.sum() < 3:
-        return points68
-    m, _ = cv2.estimateAffinePartial2D(implied[use], points21[use], method=cv2.RANSAC, ransacReprojThreshold=1e6)
-    if m is None:
-        return points68
-    return points68 @ m[:, :2].T + m[:, 2]
+def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean_face: np.ndarray,
+                      seed: int = 0) -> "FaceModel3D":
+    """The 3D shape model from the teacher's meshes of (a seeded sample of) the near-frontal faces."""
+    from .face3d import FaceModel3D
+
+    rng = np.random.default_rng(seed)
+    frontal = np.flatnonzero([abs(_yaw(rec, lab)) < SHAPE_MODEL_MAX_YAW for rec, lab in kept])
+    if len(frontal) < 20:
+        raise ValueError(f"need at least 20 faces within {SHAPE_MODEL_MAX_YAW:g} degrees of yaw to learn "
+                         f"the shape model, got {len(frontal)}")
+    return FaceModel3D.from_teacher(meshes[rng.choice(frontal, min(SHAPE_MODEL_FACES, len(frontal)),
+                                                      replace=False)], mean_face)
+
+
+def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
+                    progress: bool = False) -> None:
+    """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file."""
+    for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
+        rec, lab = kept[i]
+        f = _fit(model, rec, lab, meshes[i])
+        visible = ~np.isnan(rec.extra["points21"]).any(1)
+        size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
+        lab.points = f.points68
+        lab.fit_error = float(np.linalg.norm(f.points21[visible] - rec.extra["points21"][visible], axis=1).mean()
+                              / max(size, 1e-6))
+        pose = rotation_to_angles(f.rvec)
+        pose[0] = lab.pose[0]
+        lab.pose = pose

@@ -102,10 +102,26 @@ class MediaPipePeer(Peer):
         self.pairs = np.array(MEDIAPIPE_TO_68)
 
     def points(self, crop: np.ndarray) -> np.ndarray:
+        return self.points3d(crop)[:, :2]
+
+    def points3d(self, crop: np.ndarray) -> np.ndarray:
+        """(68, 3) mesh points in crop pixels; z is the mesh's depth (away from the camera), in the same scale."""
         self.interpreter.set_tensor(self.index, crop[None].astype(np.float32) / 255.0)
         self.interpreter.invoke()
-        mesh = self.interpreter.get_tensor(self.mesh).reshape(468, 3)[:, :2]
-        return mesh[self.pairs].mean(1) - 0.5  # MediaPipe measures from the pixel edge, we from its centre
+        pts = self.interpreter.get_tensor(self.mesh).reshape(468, 3)[self.pairs].mean(1)
+        pts[:, :2] -= 0.5  # MediaPipe measures from the pixel edge, we from its centre
+        return pts
+
+    def mesh68(self, faces: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(N, 68, 3) mesh points of each (image, landmark box) in image pixels, depth scaled alike."""
+        out = []
+        for image, box in faces:
+            crop, m = self.crop(image, box)
+            p = self.points3d(crop)
+            inv = invert_matrix(m)
+            scale = float(np.sqrt(abs(np.linalg.det(inv[:, :2]))))
+            out.append(np.concatenate([transform_points(p[:, :2], inv), p[:, 2:] * scale], 1))
+        return np.stack(out) if out else np.zeros((0, 68, 3))
 
 
 class DlibPeer(Peer):

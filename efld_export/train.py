@@ -54,8 +54,8 @@ class TrainConfig:
     loss: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)
     label_max_fit_error: float = 0.08
-    #: 2D teacher for the 21-point faces' labels (label.py): None (rigid fit only), "mediapipe",
-    #: or a model artifact path (our own model, iterated).
+    #: 3D teacher for the 21-point faces' labels (label.py): None (rigid fit only) or "mediapipe"
+    #: (its meshes give the 3D shape model fitted to the human points).
     label_teacher: str | None = None
     seed: int = 0
     workers: int = 0
@@ -118,7 +118,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         dense = [r for r in recs if "points21" not in r.extra]
         if sparse:
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
-                                         teacher=_teacher(cfg.label_teacher))
+                                         teacher=make_teacher(cfg.label_teacher), seed=cfg.seed)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 rec.extra["occluded"] = bool(np.isnan(rec.extra["points21"]).any())
@@ -146,7 +146,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     return samples, info
 
 
-def _teacher(name: str | None):  # noqa: ANN202 - a label.Teacher
+def make_teacher(name: str | None):  # noqa: ANN202 - a label.Teacher
     """The labelling teacher a config names."""
     if name is None:
         return None
@@ -154,7 +154,7 @@ def _teacher(name: str | None):  # noqa: ANN202 - a label.Teacher
         from .peers import MediaPipePeer
 
         return MediaPipePeer()
-    return LandmarkModel.from_artifact(name)
+    raise EFLDError(f"label_teacher: {name!r} is not a known teacher (None or 'mediapipe')")
 
 
 class LandmarkDataset(Dataset):

@@ -4,6 +4,8 @@ import pytest
 from efld_export.crop import crop_matrix, transform_points
 from efld_export.label import label_from_21
 from efld_export.landmarks import aflw21_from_68
+import cv2
+
 from efld_export.pose import angles_to_rotation, pose_from_landmarks, project, rotate_in_plane, rotation_to_angles
 
 from conftest import face_3d, render_face
@@ -44,30 +46,134 @@ def test_label_from_21_points_recovers_the_68():
     assert label_from_21(np.full((21, 2), np.nan), face_3d(), 400, 400) is None
 
 
-def test_teacher_mix_by_yaw_corrects_the_teacher_with_human_points():
+def _mouth_open() -> np.ndarray:
+    """A unit deformation: the lower lip and chin move down."""
+    d = np.zeros((68, 3))
+    d[[6, 7, 8, 9, 10, 55, 56, 57, 58, 59, 65, 66, 67], 1] = 1.0
+    return d / np.linalg.norm(d)
+
+
+def _teacher_shapes(rng: np.random.Generator, n: int = 60) -> np.ndarray:
+    """Teacher meshes of one face with a varying open mouth, each in its own frame, scale and depth unit."""
+    from efld_export.pose import angles_to_rotation
+
+    out = []
+    for _ in range(n):
+        shape = face_3d() + rng.normal(0, 8) * _mouth_open()
+        r = angles_to_rotation(rng.uniform(-20, 20, 3))
+        out.append(rng.uniform(0.5, 2) * shape @ r.T + rng.uniform(-50, 50, 3))
+    return np.stack(out)
+
+
+def test_shape_model_learns_the_teachers_mode_and_depth_and_keeps_the_mean_faces_xy():
+    from efld_export.face3d import FaceModel3D
+
+    flat = face_3d().copy()
+    flat[:, 2] *= 0.5  # the generic mean face is too shallow: the teacher's depth replaces it
+    model = FaceModel3D.from_teacher(_teacher_shapes(np.random.default_rng(0)), flat, k=3)
+    assert np.allclose(model.mean[:, :2], flat[:, :2])
+    z, true_z = model.mean[:, 2], face_3d()[:, 2]
+    assert np.corrcoef(z, true_z)[0, 1] > 0.999 and 0.9 < np.ptp(z) / np.ptp(true_z) < 1.1
+    # one mode holds all the variation: the open mouth less the part that alignment takes as a similarity
+    assert abs((model.modes[0] * _mouth_open()).sum()) > 0.8
+    assert 4 < model.std[0] < 10 and model.std[1] < 0.05 * model.std[0]
+
+
+def _observe(model, coefs, pose, size=400, rng=None):
+    from efld_export.face3d import perspective
+    from efld_export.pose import angles_to_rotation
+
+    rvec, _ = cv2.Rodrigues(angles_to_rotation(np.asarray(pose, dtype=np.float64)))
+    tvec = np.array([5.0, -3.0, 600.0])
+    return (perspective(model.shape68(coefs), rvec, tvec, size, size),
+            perspective(model.shape21(coefs), rvec, tvec, size, size))
+
+
+def test_shape_model_fit_recovers_expression_and_pose_from_the_visible_human_points():
+    from efld_export.face3d import FaceModel3D
+    from efld_export.pose import rotation_to_angles
+
+    model = FaceModel3D.from_teacher(_teacher_shapes(np.random.default_rng(1)), face_3d(), k=2)
+    truth68, p21 = _observe(model, np.array([12.0, 0.0]), (50, 5, -10))
+    p21[[0, 1, 2, 6, 7]] = np.nan  # far side hidden: invisible points are not evidence
+    p21[[12, 16]] = np.nan
+    rigid = FaceModel3D(model.mean, model.modes[:0], model.std[:0], model.aflw21).fit(p21, 400, 400)
+    fit = model.fit(p21, 400, 400, prior=1e-3)
+    assert np.abs(fit.points68 - truth68).max() < 0.5 < np.abs(rigid.points68 - truth68).max()
+    assert abs(fit.coefs[0] - 12.0) < 0.5
+    assert np.abs(rotation_to_angles(fit.rvec) - [50, 5, -10]).max() < 0.5
+    # a teacher's 68 points take part with their weight: a shifted teacher pulls the fit towards it
+    pulled = model.fit(p21, 400, 400, truth68 + 6.0, teacher_weight=1.0, prior=1e-3)
+    assert 0.5 < np.abs(pulled.points68 - truth68).mean() < 6.0
+
+
+def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
     from efld_export.data.record import Record
     from efld_export.label import label_records, teacher_weight
-    from efld_export.runtime import Prediction
 
-    assert teacher_weight(10) == 1.0 and teacher_weight(-45) == 0.5 and teacher_weight(80) == 0.0
-    rng = np.random.default_rng(5)
-    records, truths = [], []
-    for yaw in (10.0, 45.0, 75.0):
-        img, pts = render_face(rng, 300, (yaw, 0, 0))
-        p21 = aflw21_from_68(pts)
-        records.append(Record(None, np.full((68, 2), np.nan), extra={"image": img, "points21": p21, "yaw_deg": yaw}))
+    assert teacher_weight(10) == 0.1 and teacher_weight(-50) == 0.033 and teacher_weight(80) == 0.0
+    rng = np.random.default_rng(3)
+    records, truths, meshes = [], [], []
+    for i in range(30):
+        yaw = float(rng.uniform(-80, 80)) if i >= 25 else float(rng.uniform(-25, 25))
+        shape = face_3d() + rng.normal(0, 30) * _mouth_open()
+        img = np.full((300, 300, 3), i, np.uint8)  # the teacher knows the face by its pixel value
+        rvec, _ = cv2.Rodrigues(angles_to_rotation(np.array([yaw, 0.0, 0.0])))
+        tvec = np.array([0.0, 0.0, 450.0])
+        pts = project(shape, rvec, tvec, 300, 300)
+        cam = shape @ cv2.Rodrigues(rvec)[0].T + tvec
+        meshes.append(np.concatenate([pts, cam[:, 2:] * 300 / 450], 1))
+        records.append(Record(None, np.full((68, 2), np.nan),
+                              extra={"image": img, "points21": aflw21_from_68(pts), "yaw_deg": yaw}))
         truths.append(pts)
 
-    class ShiftedTeacher:
-        """Knows the true shape but puts it 7 px off: the human points must pull it back."""
+    class MeshTeacher:
+        """A perfect 3D teacher: each face's true 68 points with depth."""
 
-        def predict_batch(self, faces):
-            return [Prediction(t + 7.0, None) for t in truths]
+        def mesh68(self, faces):
+            return np.stack([meshes[int(image[0, 0, 0])] for image, _ in faces])
 
     rigid, _ = label_records(records, face_3d(), progress=False)
-    rigid_pts = [lab.points.copy() for _, lab in rigid]
-    mixed, report = label_records(records, face_3d(), progress=False, teacher=ShiftedTeacher())
-    assert "teacher" in report["method"]
-    for (rec, lab), truth, r in zip(mixed, truths, rigid_pts):
-        w = teacher_weight(rec.extra["yaw_deg"])
-        assert np.allclose(lab.points, w * truth + (1 - w) * r, atol=1e-3)
+    rigid_err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(rigid, truths)])
+    fitted, report = label_records(records, face_3d(), progress=False, teacher=MeshTeacher())
+    assert "3D shape model" in report["method"] and len(fitted) == 30
+    err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(fitted, truths)])
+    assert err < 0.5 * rigid_err
+    assert all(lab.pose[0] == rec.extra["yaw_deg"] for rec, lab in fitted)
+
+
+def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
+    from click.testing import CliRunner
+
+    from efld_export.cli import cli
+    from efld_export.data import load_records
+
+    rng = np.random.default_rng(4)
+    src = tmp_path / "aflw"
+    (src / "images").mkdir(parents=True)
+    rows, truths = [], {}
+    for i, yaw in enumerate((0.0, 30.0, -60.0)):
+        img, pts = render_face(rng, 200, (yaw, 0, 0))
+        cv2.imwrite(str(src / "images" / f"f{i}.png"), img[:, :, ::-1])
+        p21 = np.nan_to_num(aflw21_from_68(pts), nan=-1.0)
+        rows.append(f"f{i}.png,{yaw}," + ",".join(f"{v:.3f}" for v in p21.ravel()))
+        truths[f"f{i}.png"] = pts
+    (src / "landmarks21.csv").write_text("image,yaw_deg," + ",".join(f"x{i},y{i}" for i in range(21)) + "\n"
+                                         + "\n".join(rows) + "\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    np.savetxt(root / "mean_face_68_3d.csv", np.column_stack([np.arange(68), face_3d()]), delimiter=",",
+               header="point,x_mm,y_mm,z_mm", comments="")
+    out = tmp_path / "labels"
+    res = CliRunner().invoke(cli, ["label", str(src), "--out", str(out), "--teacher", "none", "--data-root", str(root)])
+    assert res.exit_code == 0, res.output
+    assert "labelled 3/3" in res.output
+    back = load_records(out, progress=False)
+    assert len(back) == 3
+    for r in back:
+        assert np.abs(r.points - truths[r.image_path.name]).max() < 1.0
+        assert r.pose[0] == pytest.approx(float({"f0.png": 0, "f1.png": 30, "f2.png": -60}[r.image_path.name]))
+    assert "rigid" in (out / "report.json").read_text()
+    # a dataset without 21-point faces is refused with one line
+    res = CliRunner().invoke(cli, ["label", str(out), "--out", str(tmp_path / "x"), "--data-root", str(root)])
+    assert res.exit_code != 0 and "no faces with 21 human points" in str(res.exception)
