@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from efld_export.crop import box_from_points
 from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D, aflw21_matrix
 from efld_export.label import label_records, learn_shape_model, teacher_meshes, teacher_weight
-from efld_export.metrics import nme_bbox, yaw_binned
+from efld_export.landmarks import GROUPS
+from efld_export.metrics import nme_bbox, point_errors, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
 
@@ -87,9 +89,15 @@ def main() -> None:
         truth = truth or {n: g.points for n, g in gt.items()}
         names = sorted(labels)
         pts, ref = np.stack([labels[n] for n in names]), np.stack([truth[n] for n in names])
-        rep = yaw_binned(nme_bbox(pts, ref), np.array([yaw_of[n] for n in names]))
-        results["labellers"][name] = {k: (v if k.startswith("n_") else round(v * 100, 3)) for k, v in rep.items()}
-        print(f"{name}: {results['labellers'][name]}", flush=True)
+        yaw = np.array([yaw_of[n] for n in names])
+        rep = yaw_binned(nme_bbox(pts, ref), yaw)
+        out = {k: (v if k.startswith("n_") else round(v * 100, 3)) for k, v in rep.items()}
+        jaw = list(GROUPS["jaw"])
+        sizes = np.array([np.sqrt(np.prod(box_from_points(r)[2:])) for r in ref])  # the 68-point box, as nme_bbox
+        jaw_nme = point_errors(pts[:, jaw], ref[:, jaw]) / sizes
+        out["jaw"] = {k: round(v * 100, 3) for k, v in yaw_binned(jaw_nme, yaw).items() if not k.startswith("n_")}
+        results["labellers"][name] = out
+        print(f"{name}: {out}", flush=True)
 
     rigid, _ = label_records(human, mean_face, np.inf, progress=False)
     score("rigid", {rec.image_path.name: lab.points for rec, lab in rigid})

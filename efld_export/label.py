@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .data.record import Record
+from .errors import EFLDError
 from .landmarks import AFLW21_TO_68
 from .pose import fit_rigid, project, rotation_to_angles
 
@@ -151,7 +152,7 @@ def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean
     rng = np.random.default_rng(seed)
     frontal = np.flatnonzero([abs(_yaw(rec, lab)) < SHAPE_MODEL_MAX_YAW for rec, lab in kept])
     if len(frontal) < 20:
-        raise ValueError(f"need at least 20 faces within {SHAPE_MODEL_MAX_YAW:g} degrees of yaw to learn "
+        raise EFLDError(f"need at least 20 faces within {SHAPE_MODEL_MAX_YAW:g} degrees of yaw to learn "
                          f"the shape model, got {len(frontal)}")
     return FaceModel3D.from_teacher(meshes[rng.choice(frontal, min(SHAPE_MODEL_FACES, len(frontal)),
                                                       replace=False)], mean_face)

@@ -177,3 +177,20 @@ def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
     # a dataset without 21-point faces is refused with one line
     res = CliRunner().invoke(cli, ["label", str(out), "--out", str(tmp_path / "x"), "--data-root", str(root)])
     assert res.exit_code != 0 and "no faces with 21 human points" in str(res.exception)
+
+
+def test_shape_model_needs_near_frontal_faces_and_says_so():
+    from efld_export.data.record import Record
+    from efld_export.errors import EFLDError
+    from efld_export.label import label_records
+
+    _, pts = render_face(np.random.default_rng(6), 300, (70, 0, 0))
+    rec = Record(None, np.full((68, 2), np.nan),
+                 extra={"image": np.zeros((300, 300, 3), np.uint8), "points21": aflw21_from_68(pts), "yaw_deg": 70.0})
+
+    class NoTeacher:
+        def mesh68(self, faces):
+            return np.zeros((len(faces), 68, 3))
+
+    with pytest.raises(EFLDError, match="within 30 degrees of yaw"):
+        label_records([rec], face_3d(), progress=False, teacher=NoTeacher())
