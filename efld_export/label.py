@@ -7,8 +7,9 @@ and counted. Invisible human points (NaN) are never used as evidence.
 
 With a teacher (MediaPipe's face mesh), each face is instead fitted with a 3D shape model
 (face3d.py) learnt from the teacher's meshes of the pool's near-frontal faces: shape and
-expression modes, and a depth that places the jawline of turned faces. The fit follows the human points and, with a weight falling with |yaw|
-(TEACHER_WEIGHT), the teacher's own 68 points, which know the inner shape where it is reliable.
+expression modes, and a depth that places the jawline of turned faces. The fit follows the
+human points and, with a weight falling with |yaw| (TEACHER_WEIGHT), the teacher's own 68
+points, which know the inner shape where the teacher is reliable.
 Measured on aflw2000-3d-val's own 21 points: benchmarks/results/label_quality.json.
 """
 from __future__ import annotations
@@ -114,9 +115,9 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
         meshes = teacher_meshes(kept, teacher, progress)
         model = shape_model or learn_shape_model(kept, meshes, mean_face, seed)
         fit_shape_model(kept, meshes, model, progress)
-        report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes "
-                            f"behind jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the teacher's 68 points "
-                            f"weighted by |yaw| {list(TEACHER_WEIGHT)}")
+        report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes behind "
+                            f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
+                            f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
     return kept, report
 
 
