@@ -51,6 +51,10 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_epochs: float = 1.0
+    #: Warm restarts: epochs where a cosine cycle ends and the next starts (SGDR-style). Each cycle's
+    #: cosine runs from the start of training to its own end, so a restart at epoch 36 of 48 is what
+    #: resuming a finished 36-epoch run with --epochs 48 does.
+    lr_restarts: list[int] = field(default_factory=list)
     loss: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)
     label_max_fit_error: float = 0.08
@@ -198,7 +202,9 @@ def _setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, torch.device("cpu")
 
 
-def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
+def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, ...] = ()) -> float:
+    """Linear warm-up, then cosine to zero at the next restart (in steps) or at `total`."""
+    total = next((r for r in sorted(restarts) if step < r < total), total)
     if step < warmup:
         return base * (step + 1) / warmup
     t = (step - warmup) / max(1, total - warmup)
@@ -251,6 +257,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     warmup = int(cfg.warmup_epochs * len(loader))
+    restarts = tuple(e * len(loader) for e in cfg.lr_restarts)
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
@@ -268,7 +275,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         t0, seen, sums = time.perf_counter(), 0, {"loss": 0.0, "landmark": 0.0, "pose": 0.0}
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not (progress and is_main))
         for img, pts, mask, pose, weight in bar:
-            lr = _lr_at(step, total, warmup, cfg.lr)
+            lr = lr_at(step, total, warmup, cfg.lr, restarts)
             for g in opt.param_groups:
                 g["lr"] = lr
             img, pts, mask, pose, weight = (t.to(device) for t in (img, pts, mask, pose, weight))

@@ -114,3 +114,16 @@ def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     r = subprocess.run([sys.executable, "-m", "efld_export.cli", "train", str(tmp_path / "nope.yaml")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "config file not found" in r.stderr
+
+
+def test_lr_restart_schedule_equals_resuming_a_finished_run_with_more_epochs():
+    from efld_export.train import lr_at
+
+    per_epoch, warmup, base = 10, 10, 2e-3
+    one_run = [lr_at(s, 48 * per_epoch, warmup, base, (36 * per_epoch,)) for s in range(48 * per_epoch)]
+    first = [lr_at(s, 36 * per_epoch, warmup, base) for s in range(36 * per_epoch)]
+    resumed = [lr_at(s, 48 * per_epoch, warmup, base) for s in range(36 * per_epoch, 48 * per_epoch)]
+    assert np.allclose(one_run, first + resumed)
+    assert one_run[36 * per_epoch - 1] < 1e-7 < 1e-4 < one_run[36 * per_epoch]  # the warm restart
+    assert lr_at(5, 100, 10, base) == pytest.approx(base * 6 / 10)  # warm-up unchanged
+    assert one_run[-1] < 1e-7
