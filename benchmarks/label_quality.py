@@ -24,9 +24,9 @@ from efld_export.crop import box_from_points
 from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
-from efld_export.face3d import EAR_LOBES, FaceModel3D, aflw21_matrix
+from efld_export.face3d import EAR_LOBES, FaceModel3D
 from efld_export.label import label_records, learn_shape_model, teacher_meshes, teacher_weight
-from efld_export.landmarks import GROUPS
+from efld_export.landmarks import AFLW21_MATRIX, GROUPS
 from efld_export.metrics import nme_bbox, point_errors, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
@@ -35,15 +35,15 @@ BINS = ((0, 30), (30, 60), (60, 91))
 
 
 def ablation(model: FaceModel3D, mean_face: np.ndarray, faces: list, meshes: np.ndarray, score) -> None:
-    """The shape model's parts one at a time, each fitted to the same faces: which part buys what."""
+    """The shape model's parts one at a time, each fitted to the same faces: which part buys what.
+    The last step, + ear lobes, is the labeller itself (scored by the caller)."""
     no_modes = dict(modes=model.modes[:0], std=model.std[:0])
-    generic = FaceModel3D(mean_face, aflw21=aflw21_matrix() @ mean_face, **no_modes)
+    generic = FaceModel3D(mean_face, aflw21=AFLW21_MATRIX @ mean_face, **no_modes)
     depth = FaceModel3D(model.mean, aflw21=model.aflw21, **no_modes)
     steps = (("rigid, generic mean face (PnP above, here by the same fit)", generic, False, False),
              ("rigid, teacher depth", depth, False, False),
              ("+ shape modes", model, False, False),
-             ("+ teacher's 68 points by |yaw|", model, False, True),
-             ("+ ear lobes (= shape model)", model, True, True))
+             ("+ teacher's 68 points by |yaw|", model, False, True))
     for name, m, ears, use_teacher in steps:
         labels = {}
         for (rec, lab), mesh in zip(faces, meshes):
@@ -103,12 +103,14 @@ def main() -> None:
     score("rigid", {rec.image_path.name: lab.points for rec, lab in rigid})
     meshes = teacher_meshes(rigid, teacher)
     score("mediapipe", {rec.image_path.name: m[:, :2] for (rec, _), m in zip(rigid, meshes)})
-    every, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model)
-    score("shape model, every face", {rec.image_path.name: lab.points for rec, lab in every})
     ablation(model, mean_face, rigid, meshes, score)
-    kept, report = label_records(human, mean_face, args.max_fit_error, progress=False, teacher=teacher,
-                                 shape_model=model)
-    labels = {rec.image_path.name: lab.points for rec, lab in kept}
+    # The drop rule is the rigid fit's error, as in training: the kept faces are read off the rigid labels.
+    kept_names = {rec.image_path.name for rec, lab in rigid if lab.fit_error <= args.max_fit_error}
+    every, report = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model)
+    every_labels = {rec.image_path.name: lab.points for rec, lab in every}
+    score("shape model, every face", every_labels)
+    score("ablation: + ear lobes (= shape model)", every_labels)
+    labels = {n: p for n, p in every_labels.items() if n in kept_names}
     score("shape model, kept faces", labels)
     score("shape model, kept faces, vs landmarks_fitted.csv", labels, fitted)
     keep = {}

@@ -42,7 +42,7 @@ def align_cmd(inputs: tuple[str, ...], out: Path, size: str, template: str, mode
     from tqdm import tqdm
 
     from .align import align_face
-    from .cli import _write_text
+    from .files import write_text
     from .data.record import read_image
     from .media import expand_inputs, is_video, write_image
 
@@ -75,7 +75,7 @@ def align_cmd(inputs: tuple[str, ...], out: Path, size: str, template: str, mode
                          "matrix": np.round(aligned.matrix, 6).tolist(), "inverse": np.round(aligned.inverse, 6).tolist(),
                          "five_points": np.round(aligned.five_points, 3).tolist(), "confidence": round(face.confidence, 4), "pose": face.to_dict()["pose"]})
     if rows:
-        _write_text(out / "alignments.jsonl", "\n".join(json.dumps(r) for r in rows))
+        write_text(out / "alignments.jsonl", "\n".join(json.dumps(r) for r in rows))
     click.echo(f"{len(rows)} face(s) aligned into {out}" + (f"; {skipped} input(s) skipped" if skipped else ""), err=True)
     if not rows:
         raise EFLDError("no face aligned in any input")

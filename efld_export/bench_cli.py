@@ -33,11 +33,11 @@ def _command_line() -> str:
 
 
 def _write(path: Path | None, report: dict) -> None:
-    from .cli import _write_text
+    from .files import write_text
 
     text = json.dumps(report, indent=2)
     if path:
-        _write_text(path, text)
+        write_text(path, text)
     click.echo(text if not path else f"wrote {path}")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .errors import EFLDError
+from .files import write_text
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
 
@@ -75,7 +76,7 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
     report["data"] = str(data_dir)
     text = json.dumps(report, indent=2)
     if json_out:
-        _write_text(json_out, text)
+        write_text(json_out, text)
     if ced:
         import numpy as np
 
@@ -109,9 +110,8 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     from .data import data_root as default_root
     from .data import load_records
     from .data.writers import write_csv_dataset
-    from .label import label_records
+    from .label import label_records, make_teacher
     from .pose import load_mean_face
-    from .train import make_teacher
 
     root = Path(data_root) if data_root else default_root()
     path = data_dir if data_dir.exists() else root / data_dir
@@ -123,7 +123,7 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     for rec, lab in kept:
         rec.points, rec.pose = lab.points, lab.pose
     write_csv_dataset(out, [rec for rec, _ in kept])
-    _write_text(out / "report.json", json.dumps({"data": str(path), **report}, indent=2))
+    write_text(out / "report.json", json.dumps({"data": str(path), **report}, indent=2))
     click.echo(f"labelled {report['n_kept']}/{report['n_input']} faces ({report['dropped']}) -> {out}")
 
 
@@ -170,7 +170,7 @@ def features_cmd(landmarks: Path, ratios: tuple[str, ...], fmt: str, out: Path |
         w.writerows(rows)
         text = buf.getvalue().rstrip("\n")
     if out:
-        _write_text(out, text)
+        write_text(out, text)
     else:
         click.echo(text)
 
@@ -235,19 +235,6 @@ def verify_cmd(release_dir: Path) -> None:
 
     n = verify_release(release_dir)
     click.echo(f"ok: {n} files match {release_dir / 'manifest.json'}")
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write a text file atomically."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600: results are for sharing
-    os.replace(tmp, path)
 
 
 from .predict_cli import predict_cmd  # noqa: E402 - registered here, defined in its own module

@@ -11,7 +11,8 @@ on the training pool's near-frontal faces:
 - the 21 AFLW points sit on the shape through the 21-to-68 correspondence; the ear lobes, which have
   none, sit 8 mm inside, 10 mm below and 25 mm behind jaw points 2 and 14 (the data README's rough guide, moved to
   the lobe). Triangulating them from the pool's fitted faces instead put them 93 mm out and made the
-  labels worse on aflw2000-3d-val (5.65 vs 5.46 mean of bins), so the guide is kept.
+  labels worse on aflw2000-3d-val (5.65 mean of bins; a development run, code not kept), so the guide
+  is kept.
 
 Fitting minimises the weighted reprojection error (in face-size units, sigma = 3% of the face)
 plus a Gaussian prior on the mode coefficients, with scipy's Levenberg-Marquardt.
@@ -19,27 +20,18 @@ plus a Gaussian prior on the mode coefficients, with scipy's Levenberg-Marquardt
 from __future__ import annotations
 
 from dataclasses import dataclass
-import cv2
+from functools import cached_property
+
 import numpy as np
 from scipy.optimize import least_squares
 
-from .landmarks import AFLW21_TO_68, NUM_POINTS
-from .pose import fit_rigid
+from .landmarks import AFLW21_MATRIX, AFLW21_NO_COUNTERPART, NUM_POINTS
+from .pose import fit_rigid, project
 
-#: AFLW ear lobes (indices into the 21 points): no 68-point counterpart, triangulated instead.
-EAR_LOBES = (12, 16)
+#: AFLW ear lobes (indices into the 21 points): no 68-point counterpart, placed by hand on the shape.
+EAR_LOBES = AFLW21_NO_COUNTERPART
 #: Reprojection noise the prior is weighed against, as a fraction of the face size.
 POINT_SIGMA = 0.03
-
-
-def aflw21_matrix() -> np.ndarray:
-    """(21, 68) averaging matrix: row i gives AFLW point i from the 68 points (zero rows: ear lobes)."""
-    a = np.zeros((21, NUM_POINTS))
-    for i, idx in enumerate(AFLW21_TO_68):
-        if idx is not None:
-            idx = list(idx) if isinstance(idx, tuple) else [idx]
-            a[i, idx] = 1.0 / len(idx)
-    return a
 
 
 def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -62,13 +54,6 @@ def _align(shapes: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
-def perspective(points3d: np.ndarray, rvec: np.ndarray, tvec: np.ndarray, width: float, height: float) -> np.ndarray:
-    """Pinhole projection with focal length = image width, principal point at the centre (as pose.py)."""
-    r, _ = cv2.Rodrigues(np.asarray(rvec, dtype=np.float64))
-    p = points3d @ r.T + np.asarray(tvec, dtype=np.float64).reshape(3)
-    return np.stack([width * p[:, 0] / p[:, 2] + width / 2, width * p[:, 1] / p[:, 2] + height / 2], 1)
-
-
 @dataclass
 class FaceFit:
     """A fitted face: pose (Rodrigues rvec, tvec in mm), mode coefficients, its 68 and 21 points in pixels."""
@@ -85,7 +70,7 @@ class FaceModel3D:
     mean: np.ndarray  # (68, 3) mm
     modes: np.ndarray  # (k, 68, 3), unit vectors
     std: np.ndarray  # (k,) mm, the modes' standard deviations
-    aflw21: np.ndarray  # (21, 3) mean positions of the AFLW points (ear lobes triangulated)
+    aflw21: np.ndarray  # (21, 3) mean positions of the AFLW points
 
     @classmethod
     def from_teacher(cls, shapes: np.ndarray, mean_face: np.ndarray, k: int = 10, iters: int = 3) -> "FaceModel3D":
@@ -101,7 +86,7 @@ class FaceModel3D:
         hybrid = mean_face.astype(np.float64).copy()
         hybrid[:, 2] = mean[:, 2]
         model = cls(hybrid, vt[:k].reshape(k, NUM_POINTS, 3), sv[:k] / np.sqrt(len(aligned)), np.zeros((21, 3)))
-        model.aflw21 = aflw21_matrix() @ hybrid
+        model.aflw21 = AFLW21_MATRIX @ hybrid
         model.aflw21[EAR_LOBES[0]] = hybrid[2] + [8.0, 10.0, 25.0]
         model.aflw21[EAR_LOBES[1]] = hybrid[14] + [-8.0, 10.0, 25.0]
         return model
@@ -110,10 +95,12 @@ class FaceModel3D:
         return self.mean + np.tensordot(coefs, self.modes, 1)
 
     def shape21(self, coefs: np.ndarray) -> np.ndarray:
-        return self.aflw21 + np.tensordot(coefs, self.modes_21(), 1)
+        return self.aflw21 + np.tensordot(coefs, self.modes_21, 1)
 
+    @cached_property
     def modes_21(self) -> np.ndarray:
-        m = np.einsum("ij,kjd->kid", aflw21_matrix(), self.modes)
+        """The modes at the AFLW points; cached, since every fit uses them."""
+        m = np.einsum("ij,kjd->kid", AFLW21_MATRIX, self.modes)
         m[:, list(EAR_LOBES)] = 0.0  # ear lobes: rigid offsets from the head
         return m
 
@@ -122,7 +109,7 @@ class FaceModel3D:
         """Fit to the visible human points (NaN = not visible; never used) and, weighted, a teacher's 68 points."""
         obs = [points21]
         tmpl = [self.aflw21]
-        basis = [self.modes_21()]
+        basis = [self.modes_21]
         wts = [np.ones(21)]
         if teacher68 is not None and teacher_weight > 0:
             obs.append(teacher68)
@@ -140,11 +127,11 @@ class FaceModel3D:
 
         def residuals(p: np.ndarray) -> np.ndarray:
             x = t + np.tensordot(p[6:], b, 1)
-            r = (perspective(x, p[:3], p[3:6], width, height) - o) * sw / (size * POINT_SIGMA)
+            r = (project(x, p[:3], p[3:6], width, height) - o) * sw / (size * POINT_SIGMA)
             return np.concatenate([r.ravel(), np.sqrt(prior) * p[6:] / self.std])
 
         p0 = np.concatenate([np.ravel(rvec), np.ravel(tvec), np.zeros(k)])
         p = least_squares(residuals, p0, method="lm", max_nfev=200).x
         c = p[6:]
-        return FaceFit(p[:3], p[3:6], c, perspective(self.shape68(c), p[:3], p[3:6], width, height),
-                       perspective(self.shape21(c), p[:3], p[3:6], width, height))
+        return FaceFit(p[:3], p[3:6], c, project(self.shape68(c), p[:3], p[3:6], width, height),
+                       project(self.shape21(c), p[:3], p[3:6], width, height))

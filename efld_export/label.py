@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .data.record import Record
 from .errors import EFLDError
-from .landmarks import AFLW21_TO_68
+from .landmarks import AFLW21_TO_68, aflw21_from_68
 from .pose import fit_rigid, project, rotation_to_angles
 
 if TYPE_CHECKING:
@@ -30,15 +30,6 @@ if TYPE_CHECKING:
 
 #: AFLW points used for fitting: every one with a 68-point counterpart (ear lobes have none).
 FIT_POINTS = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is not None)
-
-
-def mean_face_21(mean_face: np.ndarray) -> np.ndarray:
-    """3D positions of the 21 AFLW points on the 68-point mean face (NaN for the ear lobes)."""
-    out = np.full((21, 3), np.nan)
-    for i, idx in enumerate(AFLW21_TO_68):
-        if idx is not None:
-            out[i] = mean_face[list(idx)].mean(0) if isinstance(idx, tuple) else mean_face[idx]
-    return out
 
 
 @dataclass
@@ -54,7 +45,7 @@ def label_from_21(points21: np.ndarray, mean_face: np.ndarray, width: float, hei
                   yaw_deg: float | None = None) -> Label | None:
     """Rigidly fit the mean face to the visible 21 points; None if fewer than 4 are visible."""
     p2 = points21.copy()
-    p3 = mean_face_21(mean_face)
+    p3 = aflw21_from_68(mean_face)
     use = np.zeros(21, bool)
     use[list(FIT_POINTS)] = True
     p2[~use] = np.nan
@@ -86,6 +77,17 @@ TEACHER_WEIGHT: tuple[tuple[float, float], ...] = ((45.0, 0.1), (60.0, 0.033), (
 #: The shape model is learnt from the teacher's meshes of faces within this |yaw|, where it is reliable.
 SHAPE_MODEL_MAX_YAW = 30.0
 SHAPE_MODEL_FACES = 2000
+
+
+def make_teacher(name: str | None) -> Teacher | None:
+    """The labelling teacher a config or command names: None (rigid fit only) or "mediapipe"."""
+    if name is None:
+        return None
+    if name == "mediapipe":
+        from .peers import MediaPipePeer
+
+        return MediaPipePeer()
+    raise EFLDError(f"label_teacher: {name!r} is not a known teacher (None or 'mediapipe')")
 
 
 def teacher_weight(yaw_deg: float) -> float:

@@ -81,11 +81,23 @@ def flip_points(points: np.ndarray, width: float) -> np.ndarray:
     return out
 
 
-def aflw21_from_68(points68: np.ndarray) -> np.ndarray:
-    """The 21 AFLW points implied by 68 points (NaN for the ear lobes)."""
-    out = np.full((21, 2), np.nan, dtype=np.float64)
+def _aflw21_matrix() -> np.ndarray:
+    a = np.zeros((21, NUM_POINTS))
     for i, idx in enumerate(AFLW21_TO_68):
-        if idx is None:
-            continue
-        out[i] = points68[list(idx)].mean(0) if isinstance(idx, tuple) else points68[idx]
+        if idx is not None:
+            idx = list(idx) if isinstance(idx, tuple) else [idx]
+            a[i, idx] = 1.0 / len(idx)
+    return a
+
+
+#: (21, 68) averaging matrix of AFLW21_TO_68: row i gives AFLW point i from the 68 points (zero rows:
+#: the ear lobes). Linear, so it maps 2D points, 3D shapes and shape modes alike.
+AFLW21_MATRIX: np.ndarray = _aflw21_matrix()
+AFLW21_NO_COUNTERPART: tuple[int, ...] = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is None)
+
+
+def aflw21_from_68(points68: np.ndarray) -> np.ndarray:
+    """The 21 AFLW points implied by 68 points, 2D or 3D (NaN for the ear lobes)."""
+    out = AFLW21_MATRIX @ np.asarray(points68, dtype=np.float64)
+    out[list(AFLW21_NO_COUNTERPART)] = np.nan
     return out

@@ -72,7 +72,7 @@ class Output:
 
     def finish(self) -> list[Path]:
         """Write the files (--out only); returns their paths."""
-        from .cli import _write_text
+        from .files import write_text
 
         if self.out is None or not self.rows:
             return []
@@ -80,7 +80,7 @@ class Output:
         for fmt in self.formats:
             path = self.out / ("predictions.jsonl" if fmt == "json" else "predictions.csv")
             text = "\n".join(json.dumps(r) for r in self.rows) if fmt == "json" else self._csv(self.rows, True)
-            _write_text(path, text.rstrip("\n"))
+            write_text(path, text.rstrip("\n"))
             written.append(path)
         return written
 

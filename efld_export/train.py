@@ -29,7 +29,7 @@ from .data import data_root, load_records, parse_spec
 from .data.record import Record
 from .errors import EFLDError
 from .evaluate import evaluate
-from .label import label_records
+from .label import label_records, make_teacher
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, rotate_in_plane
@@ -148,17 +148,6 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     samples = [Sample(r.extra["image"], r.points, np.asarray(r.pose, dtype=np.float64), float(wt))
                for r, wt in zip(records, weights)]
     return samples, info
-
-
-def make_teacher(name: str | None):  # noqa: ANN202 - a label.Teacher
-    """The labelling teacher a config names."""
-    if name is None:
-        return None
-    if name == "mediapipe":
-        from .peers import MediaPipePeer
-
-        return MediaPipePeer()
-    raise EFLDError(f"label_teacher: {name!r} is not a known teacher (None or 'mediapipe')")
 
 
 class LandmarkDataset(Dataset):

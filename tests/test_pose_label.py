@@ -80,13 +80,12 @@ def test_shape_model_learns_the_teachers_mode_and_depth_and_keeps_the_mean_faces
 
 
 def _observe(model, coefs, pose, size=400, rng=None):
-    from efld_export.face3d import perspective
     from efld_export.pose import angles_to_rotation
 
     rvec, _ = cv2.Rodrigues(angles_to_rotation(np.asarray(pose, dtype=np.float64)))
     tvec = np.array([5.0, -3.0, 600.0])
-    return (perspective(model.shape68(coefs), rvec, tvec, size, size),
-            perspective(model.shape21(coefs), rvec, tvec, size, size))
+    return (project(model.shape68(coefs), rvec, tvec, size, size),
+            project(model.shape21(coefs), rvec, tvec, size, size))
 
 
 def test_shape_model_fit_recovers_expression_and_pose_from_the_visible_human_points():
