@@ -4,6 +4,7 @@ place only when all checks pass, so a failed or interrupted export leaves nothin
 never overwrites a good export."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
 from ..checkpoint import load_model
 from ..data import data_root, load_records
@@ -21,6 +23,7 @@ from ..errors import EFLDError
 from ..evaluate import evaluate
 from ..runtime import LandmarkModel, TorchBackend, load_backend
 from .calibration import calibration_crops, to_model_input
+from .fold import fold_dead_squeezes
 from .onnx import export_onnx, onnx_parity
 from .tflite import convert, xnnpack_report
 
@@ -98,9 +101,15 @@ def _export_into(tmp: Path, weights: Path, opts: ExportOptions, say: Callable[[s
     crops, calib_desc = calibration_crops(opts.calib, opts.calib_n)
     report["calibration"] = calib_desc
     say(f"      {calib_desc}")
+    # The exported graph is made from a copy with dead squeezes folded (fold.py); the .pt is scored as it is.
+    graph = copy.deepcopy(model)
+    folded = fold_dead_squeezes(graph, torch.from_numpy(to_model_input(crops).transpose(0, 3, 1, 2).copy()))
+    report["folded_dead_squeezes"] = folded
+    if folded:
+        say(f"      squeeze-excite blocks with a dead squeeze on every crop, folded to their constant gate: {folded}")
 
     say(f"[2/5] torch -> ONNX (opset {opts.opset}, TorchScript exporter, onnx-simplifier) ...")
-    onnx_path = export_onnx(model, tmp / "efld.onnx", opset=opts.opset)
+    onnx_path = export_onnx(graph, tmp / "efld.onnx", opset=opts.opset)
     diff = onnx_parity(model, onnx_path, to_model_input(crops[:32]).transpose(0, 3, 1, 2))
     report["onnx_max_abs_diff"] = diff
     say(f"      onnx.checker ok; onnxruntime vs torch max |diff| = {diff:.2e} on {min(32, len(crops))} real crops")
