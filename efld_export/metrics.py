@@ -1,6 +1,8 @@
 """Landmark and pose metrics (NME, failure rate, CED/AUC, pose MAE) as in 300-W and 3DDFA."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .crop import box_from_points
@@ -54,12 +56,17 @@ def yaw_binned(values: np.ndarray, yaw: np.ndarray | None) -> dict[str, float]:
     return out
 
 
-def pose_mae(pred_deg: np.ndarray, gt_deg: np.ndarray) -> dict[str, float]:
-    """Mean absolute error of yaw, pitch, roll in degrees (faces with a broken pose left out)."""
+def pose_mae(pred_deg: np.ndarray, gt_deg: np.ndarray) -> dict[str, Any]:
+    """Mean absolute error of yaw, pitch, roll in degrees (faces with a broken pose left out), with the
+    mean signed error (`bias`: a convention offset shows there, not in the MAE) and the MAE per |yaw| bin."""
     ok = (np.abs(gt_deg) <= MAX_VALID_ANGLE).all(1)
-    err = np.abs(pred_deg[ok] - gt_deg[ok])
-    err = np.minimum(err, 360 - err)
-    out = {k: float(err[:, i].mean()) for i, k in enumerate(("yaw", "pitch", "roll"))}
+    diff = (pred_deg[ok] - gt_deg[ok] + 180) % 360 - 180
+    err = np.abs(diff)
+    names = ("yaw", "pitch", "roll")
+    out: dict[str, Any] = {k: float(err[:, i].mean()) for i, k in enumerate(names)}
     out["mean"] = float(err.mean())
     out["n"] = int(ok.sum())
+    out["bias"] = {k: float(diff[:, i].mean()) for i, k in enumerate(names)}
+    out["mean_by_yaw_bin"] = {k: v for k, v in yaw_binned(err.mean(1), gt_deg[ok, 0]).items()
+                              if not k.startswith("n_") and k != "overall"}
     return out

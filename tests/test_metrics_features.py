@@ -37,6 +37,15 @@ def test_yaw_bins_and_pose_mae_skip_broken_poses():
     assert mae["n"] == 1 and mae["yaw"] == 10
 
 
+def test_pose_mae_reports_the_signed_bias_wrapped_and_per_yaw_bin():
+    gt = np.array([[10.0, 0, 0], [50.0, 0, 0], [80.0, 0, 95]])
+    pred = gt + [[0, -4, 2], [0, -4, -2], [0, -4, -270]]  # the last roll, -175 against 95, is 90 off
+    mae = metrics.pose_mae(pred, gt)
+    assert mae["bias"]["pitch"] == pytest.approx(-4) and mae["bias"]["roll"] == pytest.approx(30)
+    assert mae["roll"] == pytest.approx(94 / 3)
+    assert mae["mean_by_yaw_bin"]["yaw_0_30"] == pytest.approx(2) and mae["mean_by_yaw_bin"]["yaw_60_90"] == pytest.approx(94 / 3)
+
+
 def test_features_formulas():
     pts = np.zeros((68, 2))
     pts[36], pts[45] = [0, 0], [60, 0]
