@@ -123,6 +123,22 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     return kept, report
 
 
+#: AFLW points with a single 68-point counterpart (not the eye and mouth centres, not the ear lobes).
+SINGLE_COUNTERPARTS = tuple((i, idx) for i, idx in enumerate(AFLW21_TO_68) if isinstance(idx, int))
+
+
+def with_human_points(points68: np.ndarray, points21: np.ndarray) -> np.ndarray:
+    """A label whose points with a single AFLW counterpart are the visible human points themselves.
+
+    Direct supervision by the human points: they carry their markup's bias against the 68-point
+    definition (README: 2-5 % of the face), the label keeps the rest and the invisible ones."""
+    out = points68.copy()
+    for i, idx in SINGLE_COUNTERPARTS:
+        if np.isfinite(points21[i]).all():
+            out[idx] = points21[i]
+    return out
+
+
 def _yaw(rec: Record, lab: Label) -> float:
     return float(rec.extra.get("yaw_deg", lab.pose[0]))
 

@@ -29,7 +29,7 @@ from .data import data_root, load_records, parse_spec
 from .data.record import Record
 from .errors import EFLDError
 from .evaluate import evaluate
-from .label import label_records, make_teacher
+from .label import label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, rotate_in_plane
@@ -61,6 +61,13 @@ class TrainConfig:
     #: 3D teacher for the 21-point faces' labels (label.py): None (rigid fit only) or "mediapipe"
     #: (its meshes give the 3D shape model fitted to the human points).
     label_teacher: str | None = None
+    #: Targets of the 21-point faces at the 16 points that have a single 68-point counterpart:
+    #: "fit" (the labeller's projection everywhere) or "human" (the visible human points themselves,
+    #: the fit filling only the rest: direct supervision by the human points).
+    label_human_points: str = "fit"
+    #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
+    #: loaded, the others (a new head) keep their initialisation and are listed in the log.
+    init: str | None = None
     seed: int = 0
     workers: int = 0
     threads: int | None = None
@@ -116,6 +123,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
     records: list[Record] = []
     info: dict[str, Any] = {"sources": {}}
+    if cfg.label_human_points not in ("fit", "human"):
+        raise EFLDError(f"label_human_points must be 'fit' or 'human', got {cfg.label_human_points!r}")
     for spec in cfg.train:
         recs = load_records(_resolve_spec(spec, root), skip_bad=cfg.skip_bad, progress=False)
         sparse = [r for r in recs if "points21" in r.extra]
@@ -125,6 +134,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
                                          teacher=make_teacher(cfg.label_teacher), seed=cfg.seed)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
+                if cfg.label_human_points == "human":
+                    rec.points = with_human_points(lab.points, rec.extra["points21"])
                 rec.extra["occluded"] = bool(np.isnan(rec.extra["points21"]).any())
             dense += [rec for rec, _ in kept]
             info["sources"][spec] = {"records": len(recs), "labelling": report}
@@ -191,6 +202,14 @@ def _setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, torch.device("cpu")
 
 
+def init_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Load the tensors of `state` whose name and shape match; returns the names left as initialised."""
+    own = model.state_dict()
+    match = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(match, strict=False)
+    return sorted(k for k in own if k not in match)
+
+
 def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, ...] = ()) -> float:
     """Linear warm-up, then cosine to zero at the next restart (in steps) or at `total`."""
     total = next((r for r in sorted(restarts) if step < r < total), total)
@@ -231,6 +250,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     model_args = dict(cfg.model)
     name = model_args.pop("name", "efld_mnv3_small")
     model: nn.Module = create_model(name, **model_args).to(device)
+    if cfg.init is not None and resume is None:
+        fresh = init_weights(model, load_checkpoint(cfg.init)["model"])
+        log(f"weights from {cfg.init}; newly initialised: {fresh or 'none'}")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, step, best = 0, 0, math.inf
     if resume is not None:

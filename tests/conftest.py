@@ -95,7 +95,7 @@ def tiny_config(data_root: Path, out: Path, **kw):
     from efld_export.train import TrainConfig
 
     base = dict(train=["faces:train"], val="val", data_root=str(data_root), mean_face="mean_face.csv",
-                model={"name": "efld_mnv3_small", "width": 0.35, "act": "relu", "se": True},
+                model={"name": "efld_mnv3_small", "width": 0.35, "act": "relu", "se": True, "pose_from": "landmarks"},
                 epochs=2, batch_size=8, lr=1e-3, warmup_epochs=0.5, out=str(out), threads=1)
     base.update(kw)
     return TrainConfig(**base)

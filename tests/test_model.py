@@ -33,3 +33,31 @@ def test_unknown_model_or_activation():
         create_model("nope")
     with pytest.raises(ValueError, match="unknown activation"):
         create_model(act="gelu")
+
+
+def test_pose_head_from_landmarks_reads_the_predicted_points():
+    m = create_model(width=0.35, pose_from="landmarks").eval()
+    x = torch.rand(2, 3, 112, 112)
+    lm, pose = m(x)
+    assert pose.shape == (2, 3) and m.pose[0].in_features == 136
+    assert torch.allclose(pose, m.pose(lm))  # a function of the landmarks alone
+    with pytest.raises(ValueError, match="pose_from"):
+        create_model(pose_from="pixels")
+
+
+def test_folding_a_dead_squeeze_keeps_the_output_and_gives_its_tensor_a_range():
+    from efld_export.export.fold import fold_dead_squeezes
+    from efld_export.models.mobilenetv3 import SqueezeExcite
+
+    torch.manual_seed(0)
+    m = create_model(width=0.35).eval()
+    se = [mod for mod in m.modules() if isinstance(mod, SqueezeExcite)]
+    with torch.no_grad():
+        se[2].fc1.bias.fill_(-1e3)  # dead on every input
+    x = torch.rand(4, 3, 112, 112)
+    before = m(x)
+    assert fold_dead_squeezes(m, x) == [n for n, mod in m.named_modules() if mod is se[2]]
+    after = m(x)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(before, after))
+    assert float(se[2].act(se[2].fc1(x.new_zeros(1, se[2].fc1.in_channels, 1, 1))).min()) == 1.0
+    assert fold_dead_squeezes(m, x) == []  # nothing dead any more

@@ -127,3 +127,30 @@ def test_lr_restart_schedule_equals_resuming_a_finished_run_with_more_epochs():
     assert one_run[36 * per_epoch - 1] < 1e-7 < 1e-4 < one_run[36 * per_epoch]  # the warm restart
     assert lr_at(5, 100, 10, base) == pytest.approx(base * 6 / 10)  # warm-up unchanged
     assert one_run[-1] < 1e-7
+
+
+def test_init_loads_the_matching_tensors_and_reinitialises_a_changed_pose_head(data_root, trained, tmp_path):
+    model = {"name": "efld_mnv3_small", "width": 0.35, "act": "relu", "se": True, "pose_from": "features"}
+    best = train(_cfg(data_root, tmp_path, epochs=1, val=None, max_steps=1, lr=1e-9, model=model,
+                      init=str(trained)), progress=False)
+    old, new = load_checkpoint(trained)["model"], load_checkpoint(best)["model"]
+    assert old["pose.0.weight"].shape[1] == 136 and new["pose.0.0.weight"].ndim == 4
+    assert not any(k in old and old[k].shape == new[k].shape for k in new if k.startswith("pose."))
+    # With a negligible learning rate the shared tensors are still the initial checkpoint's.
+    w = "landmarks.weight"
+    assert torch.allclose(old[w], new[w], atol=1e-6)
+
+
+def test_human_points_replace_the_fit_at_their_visible_single_counterparts():
+    from efld_export.label import SINGLE_COUNTERPARTS, with_human_points
+    from efld_export.landmarks import AFLW21_TO_68
+
+    fit = np.zeros((68, 2))
+    p21 = np.arange(42, dtype=float).reshape(21, 2) + 1
+    p21[0] = np.nan  # right brow outer not visible: the fit stays at 17
+    out = with_human_points(fit, p21)
+    assert len(SINGLE_COUNTERPARTS) == 16
+    assert (out[17] == 0).all() and (out[30] == p21[14]).all() and (out[8] == p21[20]).all()
+    changed = {i for i in range(68) if (out[i] != 0).any()}
+    assert changed == {idx for i, idx in SINGLE_COUNTERPARTS if i != 0}
+    assert all(isinstance(AFLW21_TO_68[i], int) for i, _ in SINGLE_COUNTERPARTS)

@@ -4,6 +4,11 @@ Multi-scale fusion as PFLD's S1/S2/S3: global-average-pooled stride-8 and stride
 plus a full-size convolution over the last 7x7 map (keeps spatial layout), concatenated before
 the 136-output landmark layer. The pose head (yaw, pitch, roll in radians) is trained as the
 auxiliary task and kept in exported models, since users want head pose.
+
+The pose head reads either the stride-16 features, average-pooled (`pose_from="features"`, v0.2.0
+and earlier), or the predicted landmarks (`pose_from="landmarks"`): pooling throws away the layout
+that roll and yaw are read from, while the 136 coordinates carry it (an MLP fitted to the frozen
+v0.2.0 net's outputs: val pose MAE 6.72 from its landmarks against 7.05 from its features).
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
 
 class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
-                 pose_hidden: int = 64, input_size: int = INPUT_SIZE):
+                 pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features"):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se)
         c1, c2, c3 = self.backbone.channels
@@ -25,8 +30,17 @@ class EFLDNet(nn.Module):
         self.s3 = nn.Sequential(nn.Conv2d(c3, s3_channels, final, 1, 0, bias=False), nn.BatchNorm2d(s3_channels),
                                 activation(act))
         self.landmarks = nn.Linear(c1 + c2 + s3_channels, NUM_POINTS * 2)
-        self.pose = nn.Sequential(ConvBNAct(c2, pose_hidden, 1, 1, act=act), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Linear(pose_hidden, pose_hidden), activation(act), nn.Linear(pose_hidden, 3))
+        if pose_from == "features":
+            self.pose = nn.Sequential(ConvBNAct(c2, pose_hidden, 1, 1, act=act), nn.AdaptiveAvgPool2d(1),
+                                      nn.Flatten(), nn.Linear(pose_hidden, pose_hidden), activation(act),
+                                      nn.Linear(pose_hidden, 3))
+        elif pose_from == "landmarks":
+            self.pose = nn.Sequential(nn.Linear(NUM_POINTS * 2, 2 * pose_hidden), activation(act),
+                                      nn.Linear(2 * pose_hidden, pose_hidden), activation(act),
+                                      nn.Linear(pose_hidden, 3))
+        else:
+            raise ValueError(f"pose_from must be 'features' or 'landmarks', got {pose_from!r}")
+        self.pose_from = pose_from
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (N, 3, 112, 112) RGB in [0, 1]. Returns landmarks (N, 136) in crop units [0, 1]
@@ -35,4 +49,5 @@ class EFLDNet(nn.Module):
         s1 = f1.mean((2, 3))
         s2 = f2.mean((2, 3))
         s3 = self.s3(f3).flatten(1)
-        return self.landmarks(torch.cat([s1, s2, s3], 1)), self.pose(f2)
+        points = self.landmarks(torch.cat([s1, s2, s3], 1))
+        return points, self.pose(points if self.pose_from == "landmarks" else f2)
