@@ -1,0 +1,68 @@
+"""Where the pitch labels' bias comes from: PnP head pose of aflw2000-3d-val's TRUE 68 points with the
+generic mean face (mean_face_68_3d.csv) against its pose.csv (the 3DMM fit's Pose_Para, a weak-perspective
+camera), for a pinhole camera of focal length k x the image width, on the 450-px image and on a
+120-px crop around the face (the AFLW pool's crop size). No model and no training data are involved.
+
+A focal length of k x width is PnP with the library's camera (focal = width) on a virtual image k
+times larger, the points shifted to keep their offset from its centre.
+
+    python benchmarks/pose_frame.py --out benchmarks/results/pose_frame.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from efld_export.crop import box_from_points, crop_matrix, square_from_box, transform_points
+from efld_export.data import data_root, load_records
+from efld_export.metrics import MAX_VALID_ANGLE
+from efld_export.pose import load_mean_face, pose_from_landmarks
+
+BINS = ((0, 30), (30, 60), (60, 91))
+
+
+def pose_with_focal(points: np.ndarray, mean_face: np.ndarray, width: float, height: float, k: float) -> np.ndarray:
+    shift = (k - 1) * np.array([width, height]) / 2
+    return pose_from_landmarks(points + shift, mean_face, k * width, k * height)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--focal", type=float, nargs="+", default=[1, 3, 10, 30])
+    args = ap.parse_args()
+    root = data_root()
+    mean_face = load_mean_face(root / "mean_face_68_3d.csv")
+    val = load_records(root / "aflw2000-3d-val", progress=False)
+    true = np.stack([r.pose for r in val])
+    yaw = np.abs(true[:, 0])
+    ok = (np.abs(true) <= MAX_VALID_ANGLE).all(1)
+    views = {"image": [(r.points, *r.extra["image"].shape[1::-1]) for r in val], "crop_120": []}
+    for r in val:
+        centre, side = square_from_box(box_from_points(r.points))
+        views["crop_120"].append((transform_points(r.points, crop_matrix(centre, side, 120, 0.0)), 120, 120))
+    results: dict = {"command": f"python benchmarks/pose_frame.py --out {args.out}", "n": int(ok.sum()), "runs": []}
+    for k in args.focal:
+        for view, items in views.items():
+            est = np.stack([pose_with_focal(p, mean_face, w, h, k) for p, w, h in items])
+            diff = est - true
+            err = np.abs(diff)
+            err = np.minimum(err, 360 - err)
+            run = {"focal_x_width": k, "view": view,
+                   "mae": dict(zip(("yaw", "pitch", "roll"), np.round(err[ok].mean(0), 2).tolist())),
+                   "mae_mean": round(float(err[ok].mean()), 2),
+                   "bias_yaw_0_30": dict(zip(("yaw", "pitch", "roll"),
+                                             np.round(diff[ok & (yaw < 30)].mean(0), 2).tolist())),
+                   "mae_by_bin": {f"yaw_{lo}_{min(hi, 90)}": round(float(err[ok & (yaw >= lo) & (yaw < hi)].mean()), 2)
+                                  for lo, hi in BINS}}
+            results["runs"].append(run)
+            print(run, flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
