@@ -30,7 +30,7 @@ from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D
 from efld_export.label import label_records, learn_shape_model, teacher_meshes, teacher_weight, with_human_points
 from efld_export.landmarks import AFLW21_MATRIX, GROUPS
-from efld_export.metrics import MAX_VALID_ANGLE, nme_bbox, point_errors, yaw_binned
+from efld_export.metrics import nme_bbox, point_errors, pose_mae, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
 
@@ -60,19 +60,15 @@ def ablation(model: FaceModel3D, mean_face: np.ndarray, faces: list, meshes: np.
 
 
 def pose_label_error(labelled: list, gt: dict) -> dict:
-    """Mean absolute error of the labels' pitch and roll (degrees) per |yaw| bin, as metrics.pose_mae."""
+    """The labels' pitch and roll error (degrees) per |yaw| bin and over all faces, by metrics.pose_mae."""
     pred = np.array([lab.pose for _, lab in labelled])
     true = np.array([gt[rec.image_path.name].pose for rec, _ in labelled])
-    ok = (np.abs(true) <= MAX_VALID_ANGLE).all(1)
-    err = np.abs(pred - true)
-    err = np.minimum(err, 360 - err)
+    subsets = {f"yaw_{lo}_{min(hi, 90)}": (np.abs(true[:, 0]) >= lo) & (np.abs(true[:, 0]) < hi) for lo, hi in BINS}
+    subsets["all"] = np.ones(len(true), bool)
     out = {}
-    for lo, hi in BINS:
-        m = ok & (np.abs(true[:, 0]) >= lo) & (np.abs(true[:, 0]) < hi)
-        out[f"yaw_{lo}_{min(hi, 90)}"] = {"pitch": round(float(err[m, 1].mean()), 2),
-                                          "roll": round(float(err[m, 2].mean()), 2), "n": int(m.sum())}
-    out["all"] = {"pitch": round(float(err[ok, 1].mean()), 2), "roll": round(float(err[ok, 2].mean()), 2),
-                  "n": int(ok.sum())}
+    for name, m in subsets.items():
+        mae = pose_mae(pred[m], true[m])
+        out[name] = {"pitch": round(mae["pitch"], 2), "roll": round(mae["roll"], 2), "n": mae["n"]}
     return out
 
 

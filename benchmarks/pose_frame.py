@@ -18,10 +18,10 @@ import numpy as np
 
 from efld_export.crop import box_from_points, crop_matrix, square_from_box, transform_points
 from efld_export.data import data_root, load_records
-from efld_export.metrics import MAX_VALID_ANGLE
+from efld_export.metrics import pose_mae
 from efld_export.pose import load_mean_face, pose_from_landmarks
 
-BINS = ((0, 30), (30, 60), (60, 91))
+ANGLES = ("yaw", "pitch", "roll")
 
 
 def pose_with_focal(points: np.ndarray, mean_face: np.ndarray, width: float, height: float, k: float) -> np.ndarray:
@@ -39,25 +39,20 @@ def main() -> None:
     val = load_records(root / "aflw2000-3d-val", progress=False)
     true = np.stack([r.pose for r in val])
     yaw = np.abs(true[:, 0])
-    ok = (np.abs(true) <= MAX_VALID_ANGLE).all(1)
     views = {"image": [(r.points, *r.extra["image"].shape[1::-1]) for r in val], "crop_120": []}
     for r in val:
         centre, side = square_from_box(box_from_points(r.points))
         views["crop_120"].append((transform_points(r.points, crop_matrix(centre, side, 120, 0.0)), 120, 120))
-    results: dict = {"command": f"python benchmarks/pose_frame.py --out {args.out}", "n": int(ok.sum()), "runs": []}
+    results: dict = {"command": f"python benchmarks/pose_frame.py --out {args.out}",
+                     "n": pose_mae(true, true)["n"], "runs": []}
     for k in args.focal:
         for view, items in views.items():
             est = np.stack([pose_with_focal(p, mean_face, w, h, k) for p, w, h in items])
-            diff = est - true
-            err = np.abs(diff)
-            err = np.minimum(err, 360 - err)
+            mae, frontal = pose_mae(est, true), pose_mae(est[yaw < 30], true[yaw < 30])
             run = {"focal_x_width": k, "view": view,
-                   "mae": dict(zip(("yaw", "pitch", "roll"), np.round(err[ok].mean(0), 2).tolist())),
-                   "mae_mean": round(float(err[ok].mean()), 2),
-                   "bias_yaw_0_30": dict(zip(("yaw", "pitch", "roll"),
-                                             np.round(diff[ok & (yaw < 30)].mean(0), 2).tolist())),
-                   "mae_by_bin": {f"yaw_{lo}_{min(hi, 90)}": round(float(err[ok & (yaw >= lo) & (yaw < hi)].mean()), 2)
-                                  for lo, hi in BINS}}
+                   "mae": {a: round(mae[a], 2) for a in ANGLES}, "mae_mean": round(mae["mean"], 2),
+                   "bias_yaw_0_30": {a: round(frontal["bias"][a], 2) for a in ANGLES},
+                   "mae_by_bin": {b: round(v, 2) for b, v in mae["mean_by_yaw_bin"].items() if b != "mean_of_bins"}}
             results["runs"].append(run)
             print(run, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

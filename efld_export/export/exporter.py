@@ -101,16 +101,17 @@ def _export_into(tmp: Path, weights: Path, opts: ExportOptions, say: Callable[[s
     crops, calib_desc = calibration_crops(opts.calib, opts.calib_n)
     report["calibration"] = calib_desc
     say(f"      {calib_desc}")
+    inputs = to_model_input(crops)  # NHWC float in [0, 1]
     # The exported graph is made from a copy with dead squeezes folded (fold.py); the .pt is scored as it is.
     graph = copy.deepcopy(model)
-    folded = fold_dead_squeezes(graph, torch.from_numpy(to_model_input(crops).transpose(0, 3, 1, 2).copy()))
+    folded = fold_dead_squeezes(graph, torch.from_numpy(inputs.transpose(0, 3, 1, 2).copy()))
     report["folded_dead_squeezes"] = folded
     if folded:
         say(f"      squeeze-excite blocks with a dead squeeze on every crop, folded to their constant gate: {folded}")
 
     say(f"[2/5] torch -> ONNX (opset {opts.opset}, TorchScript exporter, onnx-simplifier) ...")
     onnx_path = export_onnx(graph, tmp / "efld.onnx", opset=opts.opset)
-    diff = onnx_parity(model, onnx_path, to_model_input(crops[:32]).transpose(0, 3, 1, 2))
+    diff = onnx_parity(model, onnx_path, inputs[:32].transpose(0, 3, 1, 2))
     report["onnx_max_abs_diff"] = diff
     say(f"      onnx.checker ok; onnxruntime vs torch max |diff| = {diff:.2e} on {min(32, len(crops))} real crops")
     if diff > ONNX_TOLERANCE:
@@ -120,7 +121,7 @@ def _export_into(tmp: Path, weights: Path, opts: ExportOptions, say: Callable[[s
     if opts.int8 or opts.fp16:
         say("[3/5] ONNX -> TFLite with onnx2tf (float32, float16, full-integer int8) ...")
         t0 = time.perf_counter()
-        tfl = convert(onnx_path, tmp / "work", to_model_input(crops), int8_output=opts.int8_output)
+        tfl = convert(onnx_path, tmp / "work", inputs, int8_output=opts.int8_output)
         report["onnx2tf_seconds"] = round(time.perf_counter() - t0, 1)
         keep = {"fp32": "efld_float32.tflite"}
         if opts.fp16:
