@@ -39,7 +39,7 @@ def main() -> None:
     mediapipe = MediaPipePeer()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
     pool = [pool[i] for i in np.random.default_rng(0).permutation(len(pool))[:args.pool_sample]]
-    kept, _ = label_records(pool, mean_face, 0.08, progress=False)
+    kept, _ = label_records(pool, mean_face, 0.08, progress=False, focal=1.0)  # as recorded (v0.3.0's labeller)
     shape_model = learn_shape_model(kept, teacher_meshes(kept, mediapipe), mean_face)
 
     val = root / "aflw2000-3d-val"
@@ -47,7 +47,7 @@ def main() -> None:
     human = [r for r in read_aflw21_csv(val / "landmarks21.csv", val / "images") if isinstance(r, Record)]
     for r in human:
         r.extra["image"] = gt[r.image_path.name].extra["image"]
-    rigid, _ = label_records(human, mean_face, np.inf, progress=False)
+    rigid, _ = label_records(human, mean_face, np.inf, progress=False, focal=1.0)  # 450-px images, focal = width
     mp = teacher_meshes(rigid, mediapipe)[..., :2]
     ours = np.stack([p.points for p in LandmarkModel.from_artifact(args.model).predict_batch(
         [(r.extra["image"], box_from_points(lab.points)) for r, lab in rigid])])

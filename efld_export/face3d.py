@@ -105,8 +105,10 @@ class FaceModel3D:
         return m
 
     def fit(self, points21: np.ndarray, width: float, height: float, teacher68: np.ndarray | None = None,
-            teacher_weight: float = 0.0, prior: float = 3.0) -> FaceFit:
-        """Fit to the visible human points (NaN = not visible; never used) and, weighted, a teacher's 68 points."""
+            teacher_weight: float = 0.0, prior: float = 3.0, focal: float | None = None) -> FaceFit:
+        """Fit to the visible human points (NaN = not visible; never used) and, weighted, a teacher's 68 points.
+
+        focal: the camera's focal length in pixels (default the image width), see label.py's LABEL_FOCAL."""
         obs = [points21]
         tmpl = [self.aflw21]
         basis = [self.modes_21]
@@ -120,18 +122,18 @@ class FaceModel3D:
         known = ~np.isnan(o).any(1)
         if known[:21].sum() < 4:
             raise ValueError(f"need at least 4 visible human points, got {int(known[:21].sum())}")
-        rvec, tvec = fit_rigid(np.where(known[:21, None], points21, np.nan), self.aflw21, width, height)
+        rvec, tvec = fit_rigid(np.where(known[:21, None], points21, np.nan), self.aflw21, width, height, focal)
         o, t, b, sw = o[known], t[known], b[:, known], np.sqrt(w[known])[:, None]
         size = float(np.sqrt(np.prod(np.ptp(o[: known[:21].sum()], 0)))) + 1e-6
         k = len(self.std)
 
         def residuals(p: np.ndarray) -> np.ndarray:
             x = t + np.tensordot(p[6:], b, 1)
-            r = (project(x, p[:3], p[3:6], width, height) - o) * sw / (size * POINT_SIGMA)
+            r = (project(x, p[:3], p[3:6], width, height, focal) - o) * sw / (size * POINT_SIGMA)
             return np.concatenate([r.ravel(), np.sqrt(prior) * p[6:] / self.std])
 
         p0 = np.concatenate([np.ravel(rvec), np.ravel(tvec), np.zeros(k)])
         p = least_squares(residuals, p0, method="lm", max_nfev=200).x
         c = p[6:]
-        return FaceFit(p[:3], p[3:6], c, project(self.shape68(c), p[:3], p[3:6], width, height),
-                       project(self.shape21(c), p[:3], p[3:6], width, height))
+        return FaceFit(p[:3], p[3:6], c, project(self.shape68(c), p[:3], p[3:6], width, height, focal),
+                       project(self.shape21(c), p[:3], p[3:6], width, height, focal))

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 #: AFLW points used for fitting: every one with a 68-point counterpart (ear lobes have none).
 FIT_POINTS = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is not None)
+#: The labeller's camera: focal length in image widths, principal point at the centre. The pool's
+#: faces are 120-px crops cut out of larger photos, so the camera that took them was much longer
+#: than the crop's width: at 1 (the library's default camera, used up to v0.3.0) the fits carry a
+#: strong false perspective. Measured on aflw2000-3d-val's 21 points cut to crops like the pool's
+#: (benchmarks/label_quality.py): labels' mean of bins 5.73 at 1, 5.22 at 2, 5.08 at 3, 5.13 at 5, 5.12 at 10.
+LABEL_FOCAL = 3.0
 
 
 @dataclass
@@ -42,19 +48,21 @@ class Label:
 
 
 def label_from_21(points21: np.ndarray, mean_face: np.ndarray, width: float, height: float,
-                  yaw_deg: float | None = None) -> Label | None:
-    """Rigidly fit the mean face to the visible 21 points; None if fewer than 4 are visible."""
+                  yaw_deg: float | None = None, focal: float = LABEL_FOCAL) -> Label | None:
+    """Rigidly fit the mean face to the visible 21 points; None if fewer than 4 are visible.
+
+    focal: the camera's focal length in image widths (see LABEL_FOCAL)."""
     p2 = points21.copy()
     p3 = aflw21_from_68(mean_face)
     use = np.zeros(21, bool)
     use[list(FIT_POINTS)] = True
     p2[~use] = np.nan
     try:
-        rvec, tvec = fit_rigid(p2, p3, width, height)
+        rvec, tvec = fit_rigid(p2, p3, width, height, focal * width)
     except ValueError:
         return None
-    pts68 = project(mean_face, rvec, tvec, width, height)
-    fitted21 = project(np.nan_to_num(p3), rvec, tvec, width, height)
+    pts68 = project(mean_face, rvec, tvec, width, height, focal * width)
+    fitted21 = project(np.nan_to_num(p3), rvec, tvec, width, height, focal * width)
     known = ~np.isnan(p2).any(1)
     size = np.sqrt(np.prod(pts68.max(0) - pts68.min(0)))
     err = float(np.linalg.norm(fitted21[known] - p2[known], axis=1).mean() / max(size, 1e-6))
@@ -96,7 +104,8 @@ def teacher_weight(yaw_deg: float) -> float:
 
 def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: float = 0.08,
                   progress: bool = True, teacher: Teacher | None = None, seed: int = 0,
-                  shape_model: "FaceModel3D | None" = None) -> tuple[list[tuple[Record, Label]], dict]:
+                  shape_model: "FaceModel3D | None" = None, focal: float = LABEL_FOCAL
+                  ) -> tuple[list[tuple[Record, Label]], dict]:
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
     With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given."""
@@ -104,7 +113,7 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     dropped = {"too_few_points": 0, "fit_error": 0}
     for rec in tqdm(records, desc="labelling", unit="face", disable=not progress):
         h, w = rec.extra["image"].shape[:2]
-        lab = label_from_21(rec.extra["points21"], mean_face, w, h, rec.extra.get("yaw_deg"))
+        lab = label_from_21(rec.extra["points21"], mean_face, w, h, rec.extra.get("yaw_deg"), focal)
         if lab is None:
             dropped["too_few_points"] += 1
         elif lab.fit_error > max_fit_error:
@@ -112,11 +121,11 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
         else:
             kept.append((rec, lab))
     report = {"n_input": len(records), "n_kept": len(kept), "dropped": dropped, "max_fit_error": max_fit_error,
-              "method": "rigid mean-face PnP fit to visible AFLW-21 points"}
+              "method": "rigid mean-face PnP fit to visible AFLW-21 points", "focal_x_width": focal}
     if teacher is not None and kept:
         meshes = teacher_meshes(kept, teacher, progress)
         model = shape_model or learn_shape_model(kept, meshes, mean_face, seed)
-        fit_shape_model(kept, meshes, model, progress)
+        fit_shape_model(kept, meshes, model, progress, focal)
         report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes behind "
                             f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
                             f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
@@ -159,8 +168,9 @@ def teacher_meshes(kept: list[tuple[Record, Label]], teacher: Teacher, progress:
                                          disable=not progress)])
 
 
-def _fit(model: "FaceModel3D", rec: Record, lab: Label, mesh: np.ndarray) -> "FaceFit":
-    return model.fit(rec.extra["points21"], *_size(rec), mesh[:, :2], teacher_weight(_yaw(rec, lab)))
+def _fit(model: "FaceModel3D", rec: Record, lab: Label, mesh: np.ndarray, focal: float) -> "FaceFit":
+    w, h = _size(rec)
+    return model.fit(rec.extra["points21"], w, h, mesh[:, :2], teacher_weight(_yaw(rec, lab)), focal=focal * w)
 
 
 def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean_face: np.ndarray,
@@ -178,11 +188,11 @@ def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean
 
 
 def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
-                    progress: bool = False) -> None:
+                    progress: bool = False, focal: float = LABEL_FOCAL) -> None:
     """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file."""
     for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
         rec, lab = kept[i]
-        f = _fit(model, rec, lab, meshes[i])
+        f = _fit(model, rec, lab, meshes[i], focal)
         visible = ~np.isnan(rec.extra["points21"]).any(1)
         size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
         lab.points = f.points68

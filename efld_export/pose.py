@@ -26,13 +26,14 @@ def load_mean_face(path: Path | str) -> np.ndarray:
     return data[:, 1:].astype(np.float64)
 
 
-def camera_matrix(width: float, height: float) -> np.ndarray:
-    """Pinhole camera with focal length = image width and the principal point at the centre."""
-    return np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
+def camera_matrix(width: float, height: float, focal: float | None = None) -> np.ndarray:
+    """Pinhole camera with the principal point at the centre; focal length in pixels, default the image width."""
+    f = width if focal is None else focal
+    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], dtype=np.float64)
 
 
-def fit_rigid(points2d: np.ndarray, points3d: np.ndarray, width: float, height: float
-              ) -> tuple[np.ndarray, np.ndarray]:
+def fit_rigid(points2d: np.ndarray, points3d: np.ndarray, width: float, height: float,
+              focal: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rigid PnP fit of 3D points to 2D points (NaN rows ignored): SQPnP then iterative refinement.
 
     Returns (rvec, tvec). Needs at least 4 known points.
@@ -42,7 +43,7 @@ def fit_rigid(points2d: np.ndarray, points3d: np.ndarray, width: float, height: 
         raise ValueError(f"need at least 4 known points for a pose fit, got {int(known.sum())}")
     obj = np.ascontiguousarray(points3d[known], dtype=np.float64)
     img = np.ascontiguousarray(points2d[known], dtype=np.float64)
-    cam = camera_matrix(width, height)
+    cam = camera_matrix(width, height, focal)
     ok, rvec, tvec = cv2.solvePnP(obj, img, cam, None, flags=cv2.SOLVEPNP_SQPNP)
     if not ok:
         raise ValueError("solvePnP failed")
@@ -52,10 +53,11 @@ def fit_rigid(points2d: np.ndarray, points3d: np.ndarray, width: float, height: 
     return rvec, tvec
 
 
-def project(points3d: np.ndarray, rvec: np.ndarray, tvec: np.ndarray, width: float, height: float) -> np.ndarray:
+def project(points3d: np.ndarray, rvec: np.ndarray, tvec: np.ndarray, width: float, height: float,
+            focal: float | None = None) -> np.ndarray:
     """Project 3D points with a fitted pose into image pixels."""
     out, _ = cv2.projectPoints(np.ascontiguousarray(points3d, dtype=np.float64), rvec, tvec,
-                               camera_matrix(width, height), None)
+                               camera_matrix(width, height, focal), None)
     return out.reshape(-1, 2)
 
 

@@ -1,7 +1,8 @@
 """Training: `efld train CONFIG [flags]`, single process or under torchrun (DistributedDataParallel).
 
-Seeded, resumable (`--resume`), a JSON-lines metrics log, a checkpoint every epoch (last.pt)
-and the best by validation NME (best.pt). gloo on CPU, nccl on GPU.
+Seeded, resumable (`--resume`), a JSON-lines metrics log, a checkpoint every epoch (last.pt),
+the best by validation NME (best.pt) and the model at the end of each cosine cycle (cycleN.pt).
+gloo on CPU, nccl on GPU.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from .data import data_root, load_records, parse_spec
 from .data.record import Record
 from .errors import EFLDError
 from .evaluate import evaluate
-from .label import label_records, make_teacher, with_human_points
+from .label import LABEL_FOCAL, label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, rotate_in_plane
@@ -65,6 +66,8 @@ class TrainConfig:
     #: "fit" (the labeller's projection everywhere) or "human" (the visible human points themselves,
     #: the fit filling only the rest: direct supervision by the human points).
     label_human_points: str = "fit"
+    #: The labeller's camera focal length in crop widths (label.py's LABEL_FOCAL; 1 up to v0.3.0).
+    label_focal: float = LABEL_FOCAL
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
     #: loaded, the others (a new head) keep their initialisation and are listed in the log.
     init: str | None = None
@@ -131,7 +134,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         dense = [r for r in recs if "points21" not in r.extra]
         if sparse:
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
-                                         teacher=make_teacher(cfg.label_teacher), seed=cfg.seed)
+                                         teacher=make_teacher(cfg.label_teacher), seed=cfg.seed,
+                                         focal=cfg.label_focal)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 if cfg.label_human_points == "human":
@@ -319,6 +323,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                      "epoch": epoch, "step": step, "best_nme": min(best, nme), "config": dataclasses.asdict(cfg),
                      "metrics": json.loads(json.dumps(record))}
             save_checkpoint(out / "last.pt", state)
+            if epoch + 1 in cfg.lr_restarts:  # the end of a cosine cycle: a finished model of its own
+                save_checkpoint(out / f"cycle{epoch + 1}.pt", {k: v for k, v in state.items() if k != "optimizer"})
             if nme < best:
                 best = nme
                 record["best"] = True

@@ -39,11 +39,26 @@ def test_label_from_21_points_recovers_the_68():
     _, pts = render_face(rng, 400, (50, 5, -10))
     p21 = aflw21_from_68(pts)
     p21[[0, 6, 7]] = np.nan  # invisible points are not evidence
-    lab = label_from_21(p21, face_3d(), 400, 400, yaw_deg=48.0)
+    lab = label_from_21(p21, face_3d(), 400, 400, yaw_deg=48.0, focal=1.0)  # render_face's camera
     assert lab is not None and lab.fit_error < 1e-3
     assert np.abs(lab.points - pts).max() < 0.5
     assert lab.pose[0] == 48.0
     assert label_from_21(np.full((21, 2), np.nan), face_3d(), 400, 400) is None
+
+
+def test_the_labellers_camera_must_match_the_pictures():
+    """A face taken with a long lens (focal 3 image widths) off the crop's centre: the fit with that camera
+    recovers its points and pitch; the default library camera (focal = width) bends both."""
+    from efld_export.label import LABEL_FOCAL
+
+    rvec, _ = cv2.Rodrigues(angles_to_rotation(np.array([30.0, 10.0, 0.0])))
+    pts = project(face_3d(), rvec, np.array([60.0, 80.0, 3000.0]), 400, 400, focal=1200.0)
+    p21 = aflw21_from_68(pts)
+    right = label_from_21(p21, face_3d(), 400, 400, focal=3.0)
+    wrong = label_from_21(p21, face_3d(), 400, 400, focal=1.0)
+    assert LABEL_FOCAL == 3.0 and right.fit_error < 1e-3
+    assert np.abs(right.points - pts).max() < 0.5 and abs(right.pose[1] - 10.0) < 0.5
+    assert wrong.fit_error > 5 * right.fit_error and abs(wrong.pose[1] - 10.0) > 2.0
 
 
 def _mouth_open() -> np.ndarray:
@@ -132,9 +147,9 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
         def mesh68(self, faces):
             return np.stack([meshes[int(image[0, 0, 0])] for image, _ in faces])
 
-    rigid, _ = label_records(records, face_3d(), progress=False)
+    rigid, _ = label_records(records, face_3d(), progress=False, focal=1.0)  # the pictures' camera
     rigid_err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(rigid, truths)])
-    fitted, report = label_records(records, face_3d(), progress=False, teacher=MeshTeacher())
+    fitted, report = label_records(records, face_3d(), progress=False, teacher=MeshTeacher(), focal=1.0)
     assert "3D shape model" in report["method"] and len(fitted) == 30
     err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(fitted, truths)])
     assert err < 0.5 * rigid_err
@@ -164,7 +179,8 @@ def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
     np.savetxt(root / "mean_face_68_3d.csv", np.column_stack([np.arange(68), face_3d()]), delimiter=",",
                header="point,x_mm,y_mm,z_mm", comments="")
     out = tmp_path / "labels"
-    res = CliRunner().invoke(cli, ["label", str(src), "--out", str(out), "--teacher", "none", "--data-root", str(root)])
+    res = CliRunner().invoke(cli, ["label", str(src), "--out", str(out), "--teacher", "none", "--data-root", str(root),
+                                   "--focal", "1"])  # render_face's camera
     assert res.exit_code == 0, res.output
     assert "labelled 3/3" in res.output
     back = load_records(out, progress=False)
@@ -172,7 +188,7 @@ def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
     for r in back:
         assert np.abs(r.points - truths[r.image_path.name]).max() < 1.0
         assert r.pose[0] == pytest.approx(float({"f0.png": 0, "f1.png": 30, "f2.png": -60}[r.image_path.name]))
-    assert "rigid" in (out / "report.json").read_text()
+    assert "rigid" in (out / "report.json").read_text() and '"focal_x_width": 1.0' in (out / "report.json").read_text()
     # a dataset without 21-point faces is refused with one line
     res = CliRunner().invoke(cli, ["label", str(out), "--out", str(tmp_path / "x"), "--data-root", str(root)])
     assert res.exit_code != 0 and "no faces with 21 human points" in str(res.exception)

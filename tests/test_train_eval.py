@@ -38,6 +38,14 @@ def test_training_is_seeded(data_root, tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def test_each_cosine_cycle_leaves_its_finished_model(data_root, tmp_path):
+    last = train(_cfg(data_root, tmp_path, epochs=2, val=None, lr_restarts=[1]), progress=False)
+    cycle = torch.load(tmp_path / "cycle1.pt", weights_only=True)
+    assert cycle["epoch"] == 0 and "optimizer" not in cycle and not (tmp_path / "cycle2.pt").exists()
+    final = torch.load(last, weights_only=True)["model"]
+    assert any(not torch.equal(cycle["model"][k], final[k]) for k in final)
+
+
 def test_resume_continues_from_the_checkpoint(data_root, trained, tmp_path):
     cfg = _cfg(data_root, tmp_path, epochs=3)
     train(cfg, resume=trained.parent / "last.pt", progress=False)
