@@ -1,6 +1,7 @@
 """Can our own model serve as the labeller's teacher (issue 3: "later our own model, iterated")?
 
-On aflw2000-3d-val, whose own 21 human points go through the labeller as in benchmarks/label_quality.py,
+On aflw2000-3d-val, whose own 21 human points go through the labeller as in benchmarks/label_quality.py
+--view image --focal 1 (the 450-px images and v0.3.0's camera, as recorded),
 the 3D shape model is fitted with MediaPipe's 68 points weighted by |yaw| (the shipped labeller) and
 with MODEL's 68 points instead, at a few weights, over every yaw or only beyond 45 degrees (where
 MediaPipe gets no weight). Faces are cropped by their rigid label's box, as in training. The shape model
