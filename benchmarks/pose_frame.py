@@ -24,11 +24,6 @@ from efld_export.pose import load_mean_face, pose_from_landmarks
 ANGLES = ("yaw", "pitch", "roll")
 
 
-def pose_with_focal(points: np.ndarray, mean_face: np.ndarray, width: float, height: float, k: float) -> np.ndarray:
-    shift = (k - 1) * np.array([width, height]) / 2
-    return pose_from_landmarks(points + shift, mean_face, k * width, k * height)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
@@ -47,7 +42,7 @@ def main() -> None:
                      "n": pose_mae(true, true)["n"], "runs": []}
     for k in args.focal:
         for view, items in views.items():
-            est = np.stack([pose_with_focal(p, mean_face, w, h, k) for p, w, h in items])
+            est = np.stack([pose_from_landmarks(p, mean_face, w, h, k * w) for p, w, h in items])
             mae, frontal = pose_mae(est, true), pose_mae(est[yaw < 30], true[yaw < 30])
             run = {"focal_x_width": k, "view": view,
                    "mae": {a: round(mae[a], 2) for a in ANGLES}, "mae_mean": round(mae["mean"], 2),

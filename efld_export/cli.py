@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from .errors import EFLDError
-from .label import LABEL_FOCAL
 from .files import write_text
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
@@ -97,11 +96,12 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
 @click.option("--max-fit-error", type=float, default=0.08, show_default=True,
               help="Drop faces whose rigid fit is further than this (fraction of the face size) from their human points.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shape model's face sample.")
-@click.option("--focal", type=float, default=LABEL_FOCAL, show_default=True,
-              help="The fit's camera focal length in image widths: crops cut out of larger photos need more than 1.")
+@click.option("--focal", type=float,
+              help="The fit's camera focal length in image widths: crops cut out of larger photos need more than 1. "
+                   "[default: LABEL_FOCAL in efld_export/label.py]")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
 @click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
-def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, focal: float,
+def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, focal: float | None,
               data_root: str | None, skip_bad: bool) -> None:
     """68-point labels and head pose for faces that carry AFLW's 21 human points (a landmarks21.csv dataset).
 
@@ -113,7 +113,7 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     from .data import data_root as default_root
     from .data import load_records
     from .data.writers import write_csv_dataset
-    from .label import label_records, make_teacher
+    from .label import LABEL_FOCAL, label_records, make_teacher
     from .pose import load_mean_face
 
     root = Path(data_root) if data_root else default_root()
@@ -122,7 +122,8 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     if not records:
         raise EFLDError(f"{path}: no faces with 21 human points (expected a landmarks21.csv dataset)")
     kept, report = label_records(records, load_mean_face(root / "mean_face_68_3d.csv"), max_fit_error,
-                                 teacher=make_teacher(None if teacher == "none" else teacher), seed=seed, focal=focal)
+                                 teacher=make_teacher(None if teacher == "none" else teacher), seed=seed,
+                                 focal=LABEL_FOCAL if focal is None else focal)
     for rec, lab in kept:
         rec.points, rec.pose = lab.points, lab.pose
     write_csv_dataset(out, [rec for rec, _ in kept])

@@ -57,12 +57,13 @@ def label_from_21(points21: np.ndarray, mean_face: np.ndarray, width: float, hei
     use = np.zeros(21, bool)
     use[list(FIT_POINTS)] = True
     p2[~use] = np.nan
+    f = focal * width
     try:
-        rvec, tvec = fit_rigid(p2, p3, width, height, focal * width)
+        rvec, tvec = fit_rigid(p2, p3, width, height, f)
     except ValueError:
         return None
-    pts68 = project(mean_face, rvec, tvec, width, height, focal * width)
-    fitted21 = project(np.nan_to_num(p3), rvec, tvec, width, height, focal * width)
+    pts68 = project(mean_face, rvec, tvec, width, height, f)
+    fitted21 = project(np.nan_to_num(p3), rvec, tvec, width, height, f)
     known = ~np.isnan(p2).any(1)
     size = np.sqrt(np.prod(pts68.max(0) - pts68.min(0)))
     err = float(np.linalg.norm(fitted21[known] - p2[known], axis=1).mean() / max(size, 1e-6))

@@ -78,9 +78,10 @@ def rotation_to_angles(rvec: np.ndarray) -> np.ndarray:
     return np.degrees(np.array([yaw, pitch, roll]))
 
 
-def pose_from_landmarks(points68: np.ndarray, mean_face: np.ndarray, width: float, height: float) -> np.ndarray:
-    """(yaw, pitch, roll) degrees of 68 landmarks (NaN for unknown points)."""
-    rvec, _ = fit_rigid(points68, mean_face, width, height)
+def pose_from_landmarks(points68: np.ndarray, mean_face: np.ndarray, width: float, height: float,
+                        focal: float | None = None) -> np.ndarray:
+    """(yaw, pitch, roll) degrees of 68 landmarks (NaN for unknown points); focal in pixels, default the width."""
+    rvec, _ = fit_rigid(points68, mean_face, width, height, focal)
     return rotation_to_angles(rvec)
 
 
