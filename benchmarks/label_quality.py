@@ -9,8 +9,9 @@ also the filter's keep rate per yaw bin (faces whose rigid fit is further than -
 their own human points are dropped, as in training) and the NME of the kept faces, against both the re-annotated and the
 3DMM-fitted 68 points. `shape model + human points` is the target of direct supervision
 (train's label_human_points: human): the visible human points replace the fit at their 16 single
-counterparts. Pose labels: pitch and roll of the fit against pose.csv per yaw bin (yaw is the file's,
-here the 3DMM's own; in the pool it is AFLW's, a median 4 degrees from it).
+counterparts. Pose labels: pitch and roll against pose.csv per yaw bin (yaw is the file's, here the
+3DMM's own; in the pool it is AFLW's, a median 4 degrees from it), by PnP of the 3DMM's mean shape on
+the labelled points (training's pose_labels "3dmm") and by the fit's own rotation ("mean_face", up to v0.4.0).
 
 Where: by default (--view crop) each val face is first cut to a 120-px crop framed like the pool's
 (crop side and centre offset over the face size: the medians of the pool's own rigid labels), since
@@ -179,6 +180,10 @@ def main() -> None:
                                                      for rec, lab in every if rec.image_path.name in kept_names})
     results["pose_labels_mae"] = pose_label_error(every, gt)
     print("pose labels", results["pose_labels_mae"])
+    fit_pose, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
+                                focal=args.focal, pose_labels="mean_face")
+    results["pose_labels_mae_mean_face"] = pose_label_error(fit_pose, gt)
+    print("pose labels, the fit's rotation (mean_face)", results["pose_labels_mae_mean_face"])
     score("shape model, kept faces, vs landmarks_fitted.csv", labels, fitted)
     keep = {}
     for lo, hi in BINS:

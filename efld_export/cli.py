@@ -99,10 +99,13 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
 @click.option("--focal", type=float,
               help="The fit's camera focal length in image widths: crops cut out of larger photos need more than 1. "
                    "[default: LABEL_FOCAL in efld_export/label.py]")
+@click.option("--pose-labels", type=click.Choice(["3dmm", "mean_face"]), default="3dmm", show_default=True,
+              help="3dmm: pitch and roll by PnP of the 3DMM's mean shape on the labelled 68 points, in "
+                   "AFLW2000-3D's frame; mean_face: the fit's own rotation, in the generic mean face's frame.")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
 @click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
 def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, focal: float | None,
-              data_root: str | None, skip_bad: bool) -> None:
+              pose_labels: str, data_root: str | None, skip_bad: bool) -> None:
     """68-point labels and head pose for faces that carry AFLW's 21 human points (a landmarks21.csv dataset).
 
     Writes OUT/landmarks.csv and OUT/pose.csv (absolute image paths: OUT is then a dataset for
@@ -123,7 +126,7 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
         raise EFLDError(f"{path}: no faces with 21 human points (expected a landmarks21.csv dataset)")
     kept, report = label_records(records, load_mean_face(root / "mean_face_68_3d.csv"), max_fit_error,
                                  teacher=make_teacher(None if teacher == "none" else teacher), seed=seed,
-                                 focal=LABEL_FOCAL if focal is None else focal)
+                                 focal=LABEL_FOCAL if focal is None else focal, pose_labels=pose_labels)
     for rec, lab in kept:
         rec.points, rec.pose = lab.points, lab.pose
     write_csv_dataset(out, [rec for rec, _ in kept])

@@ -10,6 +10,10 @@ With a teacher (MediaPipe's face mesh), each face is instead fitted with a 3D sh
 expression modes, and a depth that places the jawline of turned faces. The fit follows the
 human points and, with a weight falling with |yaw| (TEACHER_WEIGHT), the teacher's own 68
 points, which know the inner shape where the teacher is reliable.
+
+Pose labels ("3dmm", the default): yaw from the AFLW file, pitch and roll by PnP of the 3DMM's mean
+shape on the face's 68 labelled points (pose.py's pose_label), in the frame of AFLW2000-3D's pose;
+"mean_face" (up to v0.4.0): the rotation of the fit itself, in the generic mean face's frame.
 Measured on aflw2000-3d-val's own 21 points: benchmarks/results/label_quality.json.
 """
 from __future__ import annotations
@@ -23,7 +27,7 @@ from tqdm import tqdm
 from .data.record import Record
 from .errors import EFLDError
 from .landmarks import AFLW21_TO_68, aflw21_from_68
-from .pose import fit_rigid, project, rotation_to_angles
+from .pose import fit_rigid, load_pose_face, pose_label, project, rotation_to_angles
 
 if TYPE_CHECKING:
     from .face3d import FaceFit, FaceModel3D
@@ -36,6 +40,14 @@ FIT_POINTS = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is not None)
 #: strong false perspective. Measured on aflw2000-3d-val's 21 points cut to crops like the pool's
 #: (benchmarks/label_quality.py): labels' mean of bins 5.73 at 1, 5.22 at 2, 5.08 at 3, 5.13 at 5, 5.12 at 10.
 LABEL_FOCAL = 3.0
+#: Where pose labels come from (module docstring): the 3DMM's frame, or the generic mean face's fit.
+POSE_LABELS = ("3dmm", "mean_face")
+
+
+def check_pose_labels(name: str) -> str:
+    if name not in POSE_LABELS:
+        raise EFLDError(f"pose_labels must be one of {POSE_LABELS}, got {name!r}")
+    return name
 
 
 @dataclass
@@ -105,11 +117,12 @@ def teacher_weight(yaw_deg: float) -> float:
 
 def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: float = 0.08,
                   progress: bool = True, teacher: Teacher | None = None, seed: int = 0,
-                  shape_model: "FaceModel3D | None" = None, focal: float = LABEL_FOCAL
-                  ) -> tuple[list[tuple[Record, Label]], dict]:
+                  shape_model: "FaceModel3D | None" = None, focal: float = LABEL_FOCAL,
+                  pose_labels: str = "3dmm") -> tuple[list[tuple[Record, Label]], dict]:
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
     With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given."""
+    check_pose_labels(pose_labels)
     kept: list[tuple[Record, Label]] = []
     dropped = {"too_few_points": 0, "fit_error": 0}
     for rec in tqdm(records, desc="labelling", unit="face", disable=not progress):
@@ -130,6 +143,11 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
         report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes behind "
                             f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
                             f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
+    if pose_labels == "3dmm":
+        face = load_pose_face()
+        for rec, lab in kept:
+            lab.pose = pose_label(lab.points, *_size(rec), rec.extra.get("yaw_deg"), face)
+    report["pose_labels"] = pose_labels
     return kept, report
 
 

@@ -30,10 +30,10 @@ from .data import data_root, load_records, parse_spec
 from .data.record import Record
 from .errors import EFLDError
 from .evaluate import evaluate
-from .label import LABEL_FOCAL, label_records, make_teacher, with_human_points
+from .label import LABEL_FOCAL, check_pose_labels, label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
-from .pose import load_mean_face, pose_from_landmarks, rotate_in_plane
+from .pose import load_mean_face, load_pose_face, pose_from_landmarks, pose_label, rotate_in_plane
 from .runtime import LandmarkModel, TorchBackend
 
 
@@ -68,6 +68,10 @@ class TrainConfig:
     label_human_points: str = "fit"
     #: The labeller's camera focal length in crop widths (label.py's LABEL_FOCAL; 1 up to v0.3.0).
     label_focal: float = LABEL_FOCAL
+    #: Pose labels of every face (label.py's POSE_LABELS): "3dmm", PnP of the 3DMM mean shape on its
+    #: 68 points (yaw from the AFLW file where it has one), or "mean_face" (up to v0.4.0: the 21-point
+    #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
+    pose_labels: str = "3dmm"
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
     #: loaded, the others (a new head) keep their initialisation and are listed in the log.
     init: str | None = None
@@ -126,6 +130,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
     records: list[Record] = []
     info: dict[str, Any] = {"sources": {}}
+    pose_face = load_pose_face() if check_pose_labels(cfg.pose_labels) == "3dmm" else None
     if cfg.label_human_points not in ("fit", "human"):
         raise EFLDError(f"label_human_points must be 'fit' or 'human', got {cfg.label_human_points!r}")
     for spec in cfg.train:
@@ -135,7 +140,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         if sparse:
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
                                          teacher=make_teacher(cfg.label_teacher), seed=cfg.seed,
-                                         focal=cfg.label_focal)
+                                         focal=cfg.label_focal, pose_labels=cfg.pose_labels)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 if cfg.label_human_points == "human":
@@ -153,7 +158,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     for r in records:
         if r.pose is None or not np.isfinite(r.pose).all():
             h, w = r.extra["image"].shape[:2]
-            r.pose = pose_from_landmarks(r.points, mean_face, w, h)
+            r.pose = (pose_label(r.points, w, h, pose_face=pose_face) if cfg.pose_labels == "3dmm"
+                      else pose_from_landmarks(r.points, mean_face, w, h))
     attrs = np.stack([attributes(r.pose, bool(r.extra.get("occluded", False))) for r in records])
     w_c, freq = class_weights(attrs)
     weights = sample_weights(attrs, w_c)

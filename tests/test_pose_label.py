@@ -209,3 +209,35 @@ def test_shape_model_needs_near_frontal_faces_and_says_so():
 
     with pytest.raises(EFLDError, match="within 30 degrees of yaw"):
         label_records([rec], face_3d(), progress=False, teacher=NoTeacher())
+
+
+def test_pose_labels_read_the_3dmm_mean_shape_in_its_own_frame():
+    """The asset is in the mean face's axes, and pose_label recovers the pose of that shape seen through
+    the near-orthographic pose camera (a given yaw, a file's, replaces its own)."""
+    from efld_export.pose import POSE_FOCAL, load_pose_face, pose_label
+
+    face = load_pose_face()
+    assert face.shape == (68, 3)
+    assert face[0, 0] < 0 < face[16, 0]  # x right: point 0 (subject's right) on the image's left
+    assert face[8, 1] > face[30, 1] > face[36, 1]  # y down: chin below the nose tip below the eyes
+    assert face[30, 2] < face[0, 2]  # z away from the camera: the nose tip is nearest
+    from efld_export.landmarks import FLIP_PERM
+
+    assert np.allclose(face, face[FLIP_PERM] * [-1, 1, 1])  # mirror-symmetric: no tilt of its own
+    for pose in ((20.0, 10.0, -5.0), (-60.0, -15.0, 10.0)):
+        rvec, _ = cv2.Rodrigues(angles_to_rotation(np.array(pose)))
+        pts = project(face, rvec, np.array([5.0, -8.0, 2500.0]), 120, 120, focal=POSE_FOCAL * 120)
+        assert np.abs(pose_label(pts, 120, 120) - pose).max() < 0.3
+        with_file_yaw = pose_label(pts, 120, 120, yaw_deg=33.0)
+        assert with_file_yaw[0] == 33.0 and np.abs(with_file_yaw[1:] - pose[1:]).max() < 0.3
+        # a 40-px face through a far longer lens: too little spread for SQPnP, solved all the same
+        small = project(face, rvec, np.array([0.0, 0.0, 100 * 146 / 40 * 256]), 256, 256, focal=100 * 256)
+        assert np.abs(pose_from_landmarks(small, face, 256, 256, 100 * 256) - pose).max() < 0.3
+
+
+def test_an_unknown_pose_label_source_is_refused_with_the_choices():
+    from efld_export.errors import EFLDError
+    from efld_export.label import label_records
+
+    with pytest.raises(EFLDError, match="3dmm"):
+        label_records([], face_3d(), pose_labels="pnp")
