@@ -43,11 +43,6 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
     return state
 
 
-def model_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """State dict of a model, unwrapping DistributedDataParallel."""
-    return getattr(model, "module", model).state_dict()
-
-
 def load_model(path: Path | str) -> nn.Module:
     """The model stored in a checkpoint, in eval mode."""
     state = load_checkpoint(path)

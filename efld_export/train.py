@@ -21,10 +21,11 @@ import torch
 import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from .augment import AugmentConfig, augment
-from .checkpoint import load_checkpoint, model_state, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .crop import INPUT_SIZE, box_from_points
 from .data import data_root, load_records, parse_spec
 from .data.record import Record
@@ -56,6 +57,10 @@ class TrainConfig:
     #: cosine runs from the start of training to its own end, so a restart at epoch 36 of 48 is what
     #: resuming a finished 36-epoch run with --epochs 48 does.
     lr_restarts: list[int] = field(default_factory=list)
+    #: Exponential moving average of the weights (torch's AveragedModel, as timm's ModelEmaV2 and
+    #: Ultralytics' ModelEMA): when set, the average is validated, kept and exported, and the raw
+    #: weights' validation is logged beside it as `val_raw`. None: the raw weights (up to v0.4.0).
+    ema_decay: float | None = None
     loss: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)
     label_max_fit_error: float = 0.08
@@ -229,6 +234,11 @@ def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, 
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
+def finished(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint for use, not for resuming: without the optimizer and the raw weights under an EMA."""
+    return {k: v for k, v in state.items() if k not in ("optimizer", "model_raw")}
+
+
 def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -> Path:
     """Run training; returns the path of the best checkpoint (or last.pt when there is no validation)."""
     rank, world, device = _setup_distributed()
@@ -264,10 +274,15 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         fresh = init_weights(model, load_checkpoint(cfg.init)["model"])
         log(f"weights from {cfg.init}; newly initialised: {fresh or 'none'}")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+           if cfg.ema_decay else None)
     start_epoch, step, best = 0, 0, math.inf
     if resume is not None:
         state = load_checkpoint(resume)
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state.get("model_raw", state["model"]))
+        if ema is not None:
+            ema.module.load_state_dict(state["model"])
+            ema.n_averaged.fill_(max(int(state["step"]), 1))
         if "optimizer" in state:
             opt.load_state_dict(state["optimizer"])
         start_epoch, step, best = int(state["epoch"]) + 1, int(state["step"]), float(state.get("best_nme", math.inf))
@@ -305,6 +320,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             seen += len(img)
             sums["loss"] += float(loss.detach()) * len(img)
@@ -318,23 +335,27 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                                   "train_img_per_s": round(seen * world / elapsed, 1),
                                   **{k: v / max(seen, 1) for k, v in sums.items()}}
         if is_main:
-            net = getattr(model, "module", model)
+            raw = getattr(model, "module", model)
+            net = raw if ema is None else ema.module
             if val_records is not None:
                 report, _ = evaluate(LandmarkModel(TorchBackend(net)), val_records, progress=False)
                 record["val"] = report
+                if ema is not None:
+                    record["val_raw"], _ = evaluate(LandmarkModel(TorchBackend(raw)), val_records, progress=False)
                 nme = report["nme_bbox"].get("mean_of_bins", report["nme_bbox"]["overall"])
             else:
                 nme = record["loss"]
-            state = {"model": model_state(model), "model_args": meta, "optimizer": opt.state_dict(),
+            state = {"model": net.state_dict(), "model_args": meta, "optimizer": opt.state_dict(),
+                     **({"model_raw": raw.state_dict()} if ema is not None else {}),
                      "epoch": epoch, "step": step, "best_nme": min(best, nme), "config": dataclasses.asdict(cfg),
                      "metrics": json.loads(json.dumps(record))}
             save_checkpoint(out / "last.pt", state)
             if epoch + 1 in cfg.lr_restarts:  # the end of a cosine cycle: a finished model of its own
-                save_checkpoint(out / f"cycle{epoch + 1}.pt", {k: v for k, v in state.items() if k != "optimizer"})
+                save_checkpoint(out / f"cycle{epoch + 1}.pt", finished(state))
             if nme < best:
                 best = nme
                 record["best"] = True
-                save_checkpoint(best_path, {k: v for k, v in state.items() if k != "optimizer"})
+                save_checkpoint(best_path, finished(state))
             with open(out / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
             log(json.dumps({k: record[k] for k in ("epoch", "step", "loss", "train_img_per_s")}

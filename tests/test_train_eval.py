@@ -54,6 +54,30 @@ def test_resume_continues_from_the_checkpoint(data_root, trained, tmp_path):
     assert lines[0]["step"] == 3 * (48 // 8)
 
 
+def test_ema_weights_are_validated_kept_and_resumed(data_root, tmp_path):
+    """ema_decay: the checkpoints hold the weights' moving average, validated as `val` beside the raw
+    weights' `val_raw`; a finished checkpoint drops the raw weights; resuming continues both."""
+    def run(decay, out, epochs=1, resume=None):
+        best = train(_cfg(data_root, out, epochs=epochs, ema_decay=decay), resume=resume, progress=False)
+        last = torch.load(out / "last.pt", weights_only=True)
+        line = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+        return best, last, line
+
+    _, last, line = run(1e-9, tmp_path / "none")  # no averaging: the average is the raw weights
+    assert all(torch.allclose(last["model"][k].float(), last["model_raw"][k].float()) for k in last["model"])
+    assert line["val"]["nme_bbox"]["overall"] == pytest.approx(line["val_raw"]["nme_bbox"]["overall"])
+    best, last, line = run(0.9, tmp_path / "ema")
+    assert any(not torch.allclose(last["model"][k].float(), last["model_raw"][k].float()) for k in last["model"])
+    assert line["val"]["nme_bbox"]["overall"] != line["val_raw"]["nme_bbox"]["overall"]
+    finished = torch.load(best, weights_only=True)
+    assert "model_raw" not in finished and "optimizer" not in finished
+    assert all(torch.equal(finished["model"][k], last["model"][k]) for k in last["model"])  # one epoch: best = last
+    _, resumed, line = run(0.9, tmp_path / "ema", epochs=2, resume=tmp_path / "ema" / "last.pt")
+    assert line["epoch"] == 2 and "val_raw" in line
+    assert any(not torch.equal(resumed["model"][k], last["model"][k]) for k in last["model"])
+    load_model(tmp_path / "ema" / "last.pt")
+
+
 def test_dataset_gives_radians_and_flips_pose(data_root):
     samples, info = prepare_samples(_cfg(data_root, Path("unused")))
     assert abs(sum(info["class_frequency"].values())) > 0 and info["n_samples"] == 48
