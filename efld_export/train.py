@@ -77,6 +77,9 @@ class TrainConfig:
     #: 68 points (yaw from the AFLW file where it has one), or "mean_face" (up to v0.4.0: the 21-point
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
     pose_labels: str = "3dmm"
+    #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
+    #: and kept in eval mode, so its batch-norm statistics do not move either. None: the whole model.
+    trainable: list[str] | None = None
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
     #: loaded, the others (a new head) keep their initialisation and are listed in the log.
     init: str | None = None
@@ -234,6 +237,19 @@ def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, 
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
+def freeze_except(model: nn.Module, trainable: list[str]) -> list[nn.Module]:
+    """Stop the gradients of every top-level module not named in `trainable`; returns those modules,
+    which the training loop keeps in eval mode."""
+    children = dict(model.named_children())
+    unknown = sorted(set(trainable) - set(children))
+    if unknown:
+        raise EFLDError(f"trainable: unknown module(s) {unknown}; the model has {sorted(children)}")
+    frozen = [m for name, m in children.items() if name not in trainable]
+    for m in frozen:
+        m.requires_grad_(False)
+    return frozen
+
+
 def finished(state: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint for use, not for resuming: without the optimizer and the raw weights under an EMA."""
     return {k: v for k, v in state.items() if k not in ("optimizer", "model_raw")}
@@ -273,7 +289,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     if cfg.init is not None and resume is None:
         fresh = init_weights(model, load_checkpoint(cfg.init)["model"])
         log(f"weights from {cfg.init}; newly initialised: {fresh or 'none'}")
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    frozen = freeze_except(model, cfg.trainable) if cfg.trainable is not None else []
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
            if cfg.ema_decay else None)
     start_epoch, step, best = 0, 0, math.inf
@@ -308,6 +326,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         if world > 1:
             sampler.set_epoch(epoch)
         model.train()
+        for m in frozen:
+            m.eval()
         t0, seen, sums = time.perf_counter(), 0, {"loss": 0.0, "landmark": 0.0, "pose": 0.0}
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not (progress and is_main))
         for img, pts, mask, pose, weight in bar:

@@ -78,6 +78,20 @@ def test_ema_weights_are_validated_kept_and_resumed(data_root, tmp_path):
     load_model(tmp_path / "ema" / "last.pt")
 
 
+def test_a_pose_head_trains_on_frozen_landmarks(data_root, trained, tmp_path):
+    """trainable: [pose]: every other tensor, batch-norm statistics included, stays as it was loaded;
+    the pose head learns. An unknown module name is refused with the model's names."""
+    from efld_export.errors import EFLDError
+
+    start = load_checkpoint(trained)["model"]
+    last = train(_cfg(data_root, tmp_path, epochs=1, init=str(trained), trainable=["pose"], val=None), progress=False)
+    after = torch.load(last, weights_only=True)["model"]
+    assert all(torch.equal(after[k], start[k]) for k in start if not k.startswith("pose."))
+    assert any(not torch.equal(after[k], start[k]) for k in start if k.startswith("pose."))
+    with pytest.raises(EFLDError, match="backbone"):
+        train(_cfg(data_root, tmp_path / "bad", epochs=1, trainable=["head"], val=None), progress=False)
+
+
 def test_dataset_gives_radians_and_flips_pose(data_root):
     samples, info = prepare_samples(_cfg(data_root, Path("unused")))
     assert abs(sum(info["class_frequency"].values())) > 0 and info["n_samples"] == 48
