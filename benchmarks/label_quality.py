@@ -36,8 +36,8 @@ from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D
-from efld_export.label import (LABEL_FOCAL, label_records, learn_shape_model, teacher_meshes, teacher_weight,
-                                with_human_points)
+from efld_export.label import (LABEL_FOCAL, label_records, learn_shape_model, pose_labels_3dmm, teacher_meshes,
+                                teacher_weight, with_human_points)
 from efld_export.landmarks import AFLW21_MATRIX, GROUPS
 from efld_export.metrics import nme_bbox, point_errors, pose_mae, yaw_binned
 from efld_export.peers import MediaPipePeer
@@ -170,7 +170,9 @@ def main() -> None:
     # The drop rule is the rigid fit's error, as in training: the kept faces are read off the rigid labels.
     kept_names = {rec.image_path.name for rec, lab in rigid if lab.fit_error <= args.max_fit_error}
     every, report = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
-                                  focal=args.focal)
+                                  focal=args.focal, pose_labels="mean_face")
+    results["pose_labels_mae_mean_face"] = pose_label_error(every, gt)  # the fit's rotation, up to v0.4.0
+    pose_labels_3dmm(every)  # training's default, from the same fits
     every_labels = {rec.image_path.name: lab.points for rec, lab in every}
     score("shape model, every face", every_labels)
     score("ablation: + ear lobes (= shape model)", every_labels)
@@ -180,9 +182,6 @@ def main() -> None:
                                                      for rec, lab in every if rec.image_path.name in kept_names})
     results["pose_labels_mae"] = pose_label_error(every, gt)
     print("pose labels", results["pose_labels_mae"])
-    fit_pose, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
-                                focal=args.focal, pose_labels="mean_face")
-    results["pose_labels_mae_mean_face"] = pose_label_error(fit_pose, gt)
     print("pose labels, the fit's rotation (mean_face)", results["pose_labels_mae_mean_face"])
     score("shape model, kept faces, vs landmarks_fitted.csv", labels, fitted)
     keep = {}

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from .data.record import Record
 from .errors import EFLDError
 from .landmarks import AFLW21_TO_68, aflw21_from_68
-from .pose import fit_rigid, load_pose_face, pose_label, project, rotation_to_angles
+from .pose import fit_rigid, pose_label, project, rotation_to_angles
 
 if TYPE_CHECKING:
     from .face3d import FaceFit, FaceModel3D
@@ -44,10 +44,9 @@ LABEL_FOCAL = 3.0
 POSE_LABELS = ("3dmm", "mean_face")
 
 
-def check_pose_labels(name: str) -> str:
+def check_pose_labels(name: str) -> None:
     if name not in POSE_LABELS:
         raise EFLDError(f"pose_labels must be one of {POSE_LABELS}, got {name!r}")
-    return name
 
 
 @dataclass
@@ -144,11 +143,15 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
                             f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
                             f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
     if pose_labels == "3dmm":
-        face = load_pose_face()
-        for rec, lab in kept:
-            lab.pose = pose_label(lab.points, *_size(rec), rec.extra.get("yaw_deg"), face)
+        pose_labels_3dmm(kept)
     report["pose_labels"] = pose_labels
     return kept, report
+
+
+def pose_labels_3dmm(kept: list[tuple[Record, Label]]) -> None:
+    """Replace each label's pose by pose_label's, in the 3DMM's frame (yaw kept from the file)."""
+    for rec, lab in kept:
+        lab.pose = pose_label(lab.points, *_size(rec), rec.extra.get("yaw_deg"))
 
 
 #: AFLW points with a single 68-point counterpart (not the eye and mouth centres, not the ear lobes).

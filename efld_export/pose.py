@@ -7,6 +7,7 @@ its pose.csv), checked against that file in tests/benchmarks.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -35,22 +36,27 @@ def load_mean_face(path: Path | str) -> np.ndarray:
     return data[:, 1:].astype(np.float64)
 
 
+@functools.cache
+def _pose_face() -> np.ndarray:
+    face = load_mean_face(POSE_FACE_FILE)
+    face = (face + face[FLIP_PERM] * [-1.0, 1.0, 1.0]) / 2
+    face.flags.writeable = False  # shared by every pose_label call
+    return face
+
+
 def load_pose_face() -> np.ndarray:
     """The 3DMM mean shape in the mean face's layout and axes (mm; x right, y down, z away), made
     mirror-symmetric (averaged with its mirror image): as shipped it is 3.9 mm (rms) off its mirror, which
     tilts its frame by about 1 degree of yaw and roll (benchmarks/results/pose_frame.json)."""
-    face = load_mean_face(POSE_FACE_FILE)
-    return (face + face[FLIP_PERM] * [-1.0, 1.0, 1.0]) / 2
+    return _pose_face().copy()
 
 
-def pose_label(points68: np.ndarray, width: float, height: float, yaw_deg: float | None = None,
-               pose_face: np.ndarray | None = None) -> np.ndarray:
+def pose_label(points68: np.ndarray, width: float, height: float, yaw_deg: float | None = None) -> np.ndarray:
     """Head pose (yaw, pitch, roll) degrees of 68 landmarks in the 3DMM's frame: PnP of the 3DMM mean
     shape through the near-orthographic POSE_FOCAL camera; yaw replaced by a given one (a file's).
 
     Why not the generic mean face: its frame reads pitch 4.6 degrees off AFLW2000-3D's on frontal faces."""
-    face = load_pose_face() if pose_face is None else pose_face
-    pose = pose_from_landmarks(points68, face, width, height, POSE_FOCAL * width)
+    pose = pose_from_landmarks(points68, _pose_face(), width, height, POSE_FOCAL * width)
     if yaw_deg is not None and np.isfinite(yaw_deg):
         pose[0] = yaw_deg
     return pose

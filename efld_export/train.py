@@ -34,7 +34,7 @@ from .evaluate import evaluate
 from .label import LABEL_FOCAL, check_pose_labels, label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
-from .pose import load_mean_face, load_pose_face, pose_from_landmarks, pose_label, rotate_in_plane
+from .pose import load_mean_face, pose_from_landmarks, pose_label, rotate_in_plane
 from .runtime import LandmarkModel, TorchBackend
 
 
@@ -138,7 +138,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
     records: list[Record] = []
     info: dict[str, Any] = {"sources": {}}
-    pose_face = load_pose_face() if check_pose_labels(cfg.pose_labels) == "3dmm" else None
+    check_pose_labels(cfg.pose_labels)
     if cfg.label_human_points not in ("fit", "human"):
         raise EFLDError(f"label_human_points must be 'fit' or 'human', got {cfg.label_human_points!r}")
     for spec in cfg.train:
@@ -166,7 +166,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     for r in records:
         if r.pose is None or not np.isfinite(r.pose).all():
             h, w = r.extra["image"].shape[:2]
-            r.pose = (pose_label(r.points, w, h, pose_face=pose_face) if cfg.pose_labels == "3dmm"
+            r.pose = (pose_label(r.points, w, h) if cfg.pose_labels == "3dmm"
                       else pose_from_landmarks(r.points, mean_face, w, h))
     attrs = np.stack([attributes(r.pose, bool(r.extra.get("occluded", False))) for r in records])
     w_c, freq = class_weights(attrs)
