@@ -191,6 +191,9 @@ def features_cmd(landmarks: Path, ratios: tuple[str, ...], fmt: str, out: Path |
               help="Full-integer int8 TFLite (int8 input, scale 1/255), calibrated on real face crops.")
 @click.option("--fp16/--no-fp16", default=True, show_default=True, help="Float16 TFLite.")
 @click.option("--int8-output", is_flag=True, help="int8 output too (default: float32 output).")
+@click.option("--flip-test/--no-flip-test", default=None,
+              help="Average each face with its mirror image inside the graph: more accurate, twice the compute "
+                   "[default: the checkpoint's model setting, on for the shipped model].")
 @click.option("--calib", metavar="DIR|N", help="Calibration: a dataset/face-image folder, or N crops sampled from "
               "the shared training data (default 200).")
 @click.option("--budget-mb", type=float, default=2.1, show_default=True, help="Size budget of the int8 artifact (MB).")

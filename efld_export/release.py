@@ -86,6 +86,7 @@ def make_release(export_dir: Path, name: str, version: str, models_dir: Path, ca
             "outputs": {"landmarks": {"shape": [1, 136], "units": "crop coordinates in [0, 1] (x0, y0, x1, ...); "
                                       "pixel = value * 111"},
                         "pose": {"shape": [1, 3], "units": "radians (yaw, pitch, roll), AFLW2000-3D convention"}},
+            "flip_test": report.get("flip_test", False),
             "measured": {k: {"bytes": v["bytes"], "nme_bbox": v["nme_bbox"], "nme_interocular": v["nme_interocular"],
                              **({"xnnpack": v["xnnpack"]} if "xnnpack" in v else {}),
                              **({"host_latency": latency[k]} if k in latency else {})} for k, v in arts.items()},

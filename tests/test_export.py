@@ -78,6 +78,37 @@ def test_gate_fails_on_an_injected_accuracy_drop():
     assert report["gate"]["passed"]
 
 
+def test_gate_fails_when_the_fp32_conversion_changed_the_model():
+    art = lambda nme, size: {"bytes": size, "nme_bbox": {"mean_of_bins": nme, "overall": nme}}  # noqa: E731
+    report = {"artifacts": {"pt": art(5.5, 9_000_000), "fp32": art(21.8, 2_000_000), "int8": art(21.8, 600_000)}}
+    with pytest.raises(GateError, match=r"fp32 TFLite NME 21.800 differs from torch's 5.500"):
+        exporter._gate(report, ExportOptions(), say=lambda m: None)
+
+
+def test_flip_test_export_is_fully_int8_delegated_and_computes_what_torch_computes(exported, trained, data_root,
+                                                                                   tmp_path):
+    """--flip-test on a single-pass checkpoint: the mirror's transposes, product and averaging convert and
+    delegate, and every artifact agrees with torch's flip-test model."""
+    out = tmp_path / "flip"
+    res = CliRunner().invoke(cli, ["export", "--weights", str(trained), "--out", str(out), "--flip-test",
+                                   "--calib", str(data_root / "faces"), "--val", str(data_root / "val"),
+                                   "--max-nme-drop", "5"])
+    assert res.exit_code == 0, res.output
+    assert "flip test on" in res.output
+    report = json.loads((out / "report.json").read_text())
+    single = json.loads((exported / "report.json").read_text())
+    assert report["flip_test"] is True and single["flip_test"] is False and report["gate"]["passed"]
+    arts = report["artifacts"]
+    assert arts["pt"]["nme_bbox"]["overall"] != single["artifacts"]["pt"]["nme_bbox"]["overall"]
+    # one copy of the weights: the mirror and its undoing add two small constant matrices (~30 KB in int8)
+    assert arts["int8"]["bytes"] - single["artifacts"]["int8"]["bytes"] < 40_000
+    for k in ("fp32", "int8"):
+        assert arts[k]["xnnpack"]["fully_delegated"], arts[k]["xnnpack"]
+    assert arts["int8"]["xnnpack"]["float_ops"] == []
+    nme = {k: v["nme_bbox"]["overall"] for k, v in arts.items()}
+    assert abs(nme["onnx"] - nme["pt"]) < 0.01 and abs(nme["fp32"] - nme["pt"]) < 0.01
+
+
 def test_cli_gate_exit_code_and_message(trained, data_root, tmp_path, monkeypatch):
     """The CLI exits non-zero naming the failed check; an injected int8 error trips the accuracy gate."""
     real = exporter.evaluate

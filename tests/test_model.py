@@ -61,3 +61,48 @@ def test_folding_a_dead_squeeze_keeps_the_output_and_gives_its_tensor_a_range():
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(before, after))
     assert float(se[2].act(se[2].fc1(x.new_zeros(1, se[2].fc1.in_channels, 1, 1))).min()) == 1.0
     assert fold_dead_squeezes(m, x) == []  # nothing dead any more
+
+
+def test_flip_test_averages_the_face_with_its_mirror_image():
+    from efld_export.landmarks import FLIP_PERM
+
+    torch.manual_seed(0)
+    m = create_model(width=0.35, pose_from="landmarks", flip_test=True).eval()
+    x = torch.rand(3, 3, 112, 112)
+    lm, pose = m(x)
+    lm1, pose1 = m.single(x)
+    lm2, pose2 = m.single(torch.flip(x, [3]))
+    back = lm2.view(3, 68, 2)[:, FLIP_PERM].clone()
+    back[..., 0] = 1 - back[..., 0]
+    assert torch.allclose(lm, (lm1 + back.reshape(3, 136)) / 2, atol=1e-6)
+    assert torch.allclose(pose, (pose1 + pose2 * torch.tensor([-1.0, 1.0, -1.0])) / 2, atol=1e-6)
+    assert not torch.allclose(lm, lm1, atol=1e-4)  # the mirror changed the answer
+
+
+def test_flip_test_gives_a_mirror_image_the_mirrored_answer():
+    """A face and its mirror image get mirrored points and pose: the averaged model is exactly symmetric."""
+    from efld_export.landmarks import FLIP_PERM
+
+    torch.manual_seed(1)
+    m = create_model(width=0.35, pose_from="landmarks", flip_test=True).eval()
+    x = torch.rand(2, 3, 112, 112)
+    lm, pose = m(x)
+    lm_m, pose_m = m(torch.flip(x, [3]))
+    mirrored = lm_m.view(2, 68, 2)[:, FLIP_PERM].clone()
+    mirrored[..., 0] = 1 - mirrored[..., 0]
+    assert torch.allclose(mirrored.reshape(2, 136), lm, atol=1e-5)
+    assert torch.allclose(pose_m * torch.tensor([-1.0, 1.0, -1.0]), pose, atol=1e-5)
+
+
+def test_flip_test_is_off_in_training_and_adds_no_weights():
+    torch.manual_seed(0)
+    plain, flip = create_model(width=0.35), create_model(width=0.35, flip_test=True)
+    assert flip.state_dict().keys() == plain.state_dict().keys()  # old checkpoints load, the switch is free
+    flip.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 112, 112)
+    plain.train(), flip.train()
+    torch.manual_seed(0)
+    a = plain(x)
+    torch.manual_seed(0)
+    b = flip(x)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))

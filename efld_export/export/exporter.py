@@ -32,6 +32,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WEIGHTS = REPO_ROOT / "models" / "efld-mnv3s-0.5" / "efld.pt"
 #: Largest |onnxruntime - torch| output difference accepted (crop units / radians).
 ONNX_TOLERANCE = 1e-4
+#: Largest |fp32 TFLite - torch| headline NME difference accepted (points of %): onnx2tf can convert
+#: an op into a graph that runs, fully delegated, and computes something else (models/efld.py, flip test).
+TFLITE_FP32_TOLERANCE = 0.02
 
 
 class GateError(EFLDError):
@@ -45,6 +48,7 @@ class ExportOptions:
     int8: bool = True
     fp16: bool = True
     int8_output: bool = False
+    flip_test: bool | None = None  # None: the checkpoint's setting (models/efld.py)
     calib: str | None = None
     calib_n: int = 200
     budget_mb: float = 2.1
@@ -95,8 +99,12 @@ def _replace_dir(src: Path, dst: Path) -> None:
 
 def _export_into(tmp: Path, weights: Path, opts: ExportOptions, say: Callable[[str], None]) -> dict[str, Any]:
     model = load_model(weights)
+    if opts.flip_test is not None:
+        model.flip_test = opts.flip_test
     report: dict[str, Any] = {"weights": str(weights), "options": {k: str(v) if isinstance(v, Path) else v
-                                                                   for k, v in vars(opts).items()}}
+                                                                   for k, v in vars(opts).items()},
+                              "flip_test": model.flip_test}
+    say(f"flip test {'on: each face is averaged with its mirror image' if model.flip_test else 'off'}")
     say(f"[1/5] calibration data ...")
     crops, calib_desc = calibration_crops(opts.calib, opts.calib_n)
     report["calibration"] = calib_desc
@@ -165,8 +173,8 @@ def _headline(entry: dict[str, Any]) -> float:
 
 
 def _gate(report: dict[str, Any], opts: ExportOptions, say: Callable[[str], None]) -> None:
-    """Size budget and accuracy tolerance of the int8 artifact."""
-    say("[5/5] gate: size budget and int8 accuracy ...")
+    """The fp32 conversion's fidelity, the size budget and the accuracy tolerance of the int8 artifact."""
+    say("[5/5] gate: fp32 conversion, size budget and int8 accuracy ...")
     arts = report["artifacts"]
     if "int8" not in arts:
         report["gate"] = {"passed": True, "note": "no int8 artifact"}
@@ -175,6 +183,9 @@ def _gate(report: dict[str, Any], opts: ExportOptions, say: Callable[[str], None
     ref = arts["fp32"] if "fp32" in arts else arts["pt"]
     drop = _headline(arts["int8"]) - _headline(ref)
     failures = []
+    if "fp32" in arts and "pt" in arts and abs(_headline(arts["fp32"]) - _headline(arts["pt"])) > TFLITE_FP32_TOLERANCE:
+        failures.append(f"fp32 TFLite NME {_headline(arts['fp32']):.3f} differs from torch's {_headline(arts['pt']):.3f} "
+                        f"by more than {TFLITE_FP32_TOLERANCE}: the ONNX -> TFLite conversion changed the model")
     if size_mb > opts.budget_mb:
         failures.append(f"int8 artifact is {size_mb:.3f} MB, over the {opts.budget_mb} MB budget by "
                         f"{size_mb - opts.budget_mb:.3f} MB")

@@ -9,6 +9,14 @@ The pose head reads either the stride-16 features, average-pooled (`pose_from="f
 and earlier), or the predicted landmarks (`pose_from="landmarks"`): pooling throws away the layout
 that roll and yaw are read from, while the 136 coordinates carry it (an MLP fitted to the frozen
 v0.2.0 net's outputs: val pose MAE 6.72 from its landmarks against 7.05 from its features).
+
+Flip test (`flip_test=True`, in eval mode only): the face and its mirror image go through the network
+as one batch of two, and the mirror's landmarks (through the 68-point flip permutation) and pose (yaw
+and roll negated) are averaged with the face's. It is part of the graph, so the .pt, .onnx and .tflite
+all give the same figures, for twice the compute (benchmarks/README.md). The mirror is a matrix product
+with a constant permutation between two transposes: torch.flip exports as a negative-step Slice, which
+onnx2tf 1.29 turned into a fully delegated TFLite graph with wrong outputs (val NME 21.8 against torch's
+5.5), and a product on the width axis alone, which it could not convert.
 """
 from __future__ import annotations
 
@@ -16,13 +24,14 @@ import torch
 from torch import nn
 
 from ..crop import INPUT_SIZE
-from ..landmarks import NUM_POINTS
+from ..landmarks import FLIP_PERM, NUM_POINTS
 from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
 
 
 class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
-                 pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features"):
+                 pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
+                 flip_test: bool = False):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se)
         c1, c2, c3 = self.backbone.channels
@@ -41,10 +50,28 @@ class EFLDNet(nn.Module):
         else:
             raise ValueError(f"pose_from must be 'features' or 'landmarks', got {pose_from!r}")
         self.pose_from = pose_from
+        self.flip_test = flip_test
+        # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
+        self.register_buffer("mirror", torch.eye(input_size).flip(1), persistent=False)
+        unflip = torch.zeros(NUM_POINTS * 2, NUM_POINTS * 2)
+        for i, j in enumerate(FLIP_PERM):
+            unflip[2 * j, 2 * i], unflip[2 * j + 1, 2 * i + 1] = -1.0, 1.0
+        self.register_buffer("unflip", unflip, persistent=False)
+        self.register_buffer("unflip_offset", torch.tensor([1.0, 0.0]).repeat(NUM_POINTS), persistent=False)
+        self.register_buffer("unflip_pose", torch.tensor([-1.0, 1.0, -1.0]), persistent=False)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (N, 3, 112, 112) RGB in [0, 1]. Returns landmarks (N, 136) in crop units [0, 1]
         (x0, y0, x1, ...) and pose (N, 3) radians (yaw, pitch, roll)."""
+        if not self.flip_test or self.training:
+            return self.single(x)
+        n = x.shape[0]
+        points, pose = self.single(torch.cat([x, (x.transpose(1, 2) @ self.mirror).transpose(1, 2)], 0))
+        return (0.5 * (points[:n] + points[n:] @ self.unflip + self.unflip_offset),
+                0.5 * (pose[:n] + pose[n:] * self.unflip_pose))
+
+    def single(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One pass, no flip test."""
         f1, f2, f3 = self.backbone(x)
         s1 = f1.mean((2, 3))
         s2 = f2.mean((2, 3))
