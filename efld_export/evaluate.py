@@ -44,6 +44,8 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, pred_pose: np.ndarray | No
     fr, auc = metrics.ced_auc(nme_io)
     out: dict[str, Any] = {
         "nme_bbox": {k: (v * 100 if not k.startswith("n_") else v) for k, v in metrics.yaw_binned(nme_b, yaw).items()},
+        "nme_bbox_by_region": {region: {k: v * 100 for k, v in metrics.yaw_binned(e, yaw).items() if not k.startswith("n_")}
+                               for region, e in metrics.nme_bbox_by_region(pred, gt).items()},
         "nme_interocular": float(nme_io.mean() * 100),
         "fr_10": fr,
         "auc_10": auc,

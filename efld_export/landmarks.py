@@ -22,6 +22,10 @@ GROUPS: dict[str, range] = {
     "inner_mouth": range(60, 68),
 }
 
+#: Coarser regions for error reports (metrics.nme_bbox_by_region): where on the face the error is.
+REGIONS: dict[str, range] = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36),
+                             "eyes": range(36, 48), "mouth": range(48, 68)}
+
 #: Index i of a horizontally flipped face takes the point FLIP_PERM[i] of the original.
 FLIP_PERM: np.ndarray = np.array(
     list(range(16, -1, -1))  # jaw

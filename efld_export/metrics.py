@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from .crop import box_from_points
-from .landmarks import INTEROCULAR
+from .landmarks import INTEROCULAR, REGIONS
 
 #: |yaw| bins of the protocol: [0, 30], (30, 60], (60, 90] (anything beyond 90 counts in the last).
 YAW_BINS: tuple[tuple[str, float, float], ...] = (("yaw_0_30", -1, 30), ("yaw_30_60", 30, 60),
@@ -25,6 +25,12 @@ def nme_bbox(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Per-face NME normalised by sqrt(w*h) of the ground-truth landmark box (3DDFA protocol)."""
     sizes = np.array([np.sqrt(np.prod(box_from_points(g)[2:])) for g in gt])
     return point_errors(pred, gt) / sizes
+
+
+def nme_bbox_by_region(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-face NME of each face region's points (landmarks.REGIONS), by the whole landmark box as nme_bbox."""
+    sizes = np.array([np.sqrt(np.prod(box_from_points(g)[2:])) for g in gt])
+    return {name: point_errors(pred[:, list(idx)], gt[:, list(idx)]) / sizes for name, idx in REGIONS.items()}
 
 
 def nme_interocular(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

@@ -21,6 +21,23 @@ def test_nme_bbox_and_interocular_values():
     assert metrics.nme_interocular(pred, gt)[0] == pytest.approx(5 / io)
 
 
+def test_nme_by_region_shows_where_the_error_is():
+    from efld_export.evaluate import compute_metrics
+
+    gt = np.stack([_square_face(), _square_face(200.0)])
+    pred = gt.copy()
+    pred[:, 0:17] += [6.0, 8.0]  # only the jaw is off, by 10 px
+    by_region = metrics.nme_bbox_by_region(pred, gt)
+    assert by_region["jaw"] == pytest.approx([10 / 100, 10 / 200])
+    assert all(np.all(e == 0) for name, e in by_region.items() if name != "jaw")
+    # the regions' point-weighted mean is the whole face's NME
+    n = {name: len(idx) for name, idx in metrics.REGIONS.items()}
+    assert sum(by_region[k] * n[k] for k in n) / 68 == pytest.approx(metrics.nme_bbox(pred, gt))
+    rep = compute_metrics(pred, gt, None, np.array([[10.0, 0, 0], [70.0, 0, 0]]))
+    assert rep["nme_bbox_by_region"]["jaw"]["yaw_60_90"] == pytest.approx(5.0)
+    assert rep["nme_bbox_by_region"]["eyes"]["mean_of_bins"] == 0.0
+
+
 def test_ced_auc_and_failure_rate():
     fr, auc = metrics.ced_auc(np.zeros(10))
     assert fr == 0 and auc == pytest.approx(1.0, abs=1e-3)
