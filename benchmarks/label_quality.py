@@ -11,7 +11,8 @@ their own human points are dropped, as in training) and the NME of the kept face
 (train's label_human_points: human): the visible human points replace the fit at their 16 single
 counterparts. Pose labels: pitch and roll against pose.csv per yaw bin (yaw is the file's, here the
 3DMM's own; in the pool it is AFLW's, a median 4 degrees from it), by PnP of the 3DMM's mean shape on
-the labelled points (training's pose_labels "3dmm") and by the fit's own rotation ("mean_face", up to v0.4.0).
+the labelled points with the labeller's pitch offset added (training's pose_labels "3dmm_calibrated"),
+without it ("3dmm", v0.5.0) and by the fit's own rotation ("mean_face", up to v0.4.0).
 
 Where: by default (--view crop) each val face is first cut to a 120-px crop framed like the pool's
 (crop side and centre offset over the face size: the medians of the pool's own rigid labels), since
@@ -38,8 +39,8 @@ from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D
 from efld_export.label import (LABEL_FOCAL, label_records, learn_shape_model, pose_labels_3dmm, teacher_meshes,
                                 teacher_weight, with_human_points)
-from efld_export.landmarks import AFLW21_MATRIX, GROUPS
-from efld_export.metrics import nme_bbox, point_errors, pose_mae, yaw_binned
+from efld_export.landmarks import AFLW21_MATRIX
+from efld_export.metrics import nme_bbox, nme_bbox_by_region, pose_mae, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
 
@@ -155,10 +156,8 @@ def main() -> None:
         yaw = np.array([yaw_of[n] for n in names])
         rep = yaw_binned(nme_bbox(pts, ref), yaw)
         out = {k: (v if k.startswith("n_") else round(v * 100, 3)) for k, v in rep.items()}
-        jaw = list(GROUPS["jaw"])
-        sizes = np.array([np.sqrt(np.prod(box_from_points(r)[2:])) for r in ref])  # the 68-point box, as nme_bbox
-        jaw_nme = point_errors(pts[:, jaw], ref[:, jaw]) / sizes
-        out["jaw"] = {k: round(v * 100, 3) for k, v in yaw_binned(jaw_nme, yaw).items() if not k.startswith("n_")}
+        for region, e in nme_bbox_by_region(pts, ref).items():  # "jaw" and the other regions, by the whole box
+            out[region] = {k: round(v * 100, 3) for k, v in yaw_binned(e, yaw).items() if not k.startswith("n_")}
         results["labellers"][name] = out
         print(f"{name}: {out}", flush=True)
 
@@ -172,7 +171,9 @@ def main() -> None:
     every, report = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
                                   focal=args.focal, pose_labels="mean_face")
     results["pose_labels_mae_mean_face"] = pose_label_error(every, gt)  # the fit's rotation, up to v0.4.0
-    pose_labels_3dmm(every)  # training's default, from the same fits
+    pose_labels_3dmm(every, 0.0)  # v0.5.0's, from the same fits
+    results["pose_labels_mae_3dmm"] = pose_label_error(every, gt)
+    pose_labels_3dmm(every)  # training's default: pitch + the labeller's offset (3dmm_calibrated)
     every_labels = {rec.image_path.name: lab.points for rec, lab in every}
     score("shape model, every face", every_labels)
     score("ablation: + ear lobes (= shape model)", every_labels)
@@ -182,6 +183,7 @@ def main() -> None:
                                                      for rec, lab in every if rec.image_path.name in kept_names})
     results["pose_labels_mae"] = pose_label_error(every, gt)
     print("pose labels", results["pose_labels_mae"])
+    print("pose labels, uncalibrated (3dmm)", results["pose_labels_mae_3dmm"])
     print("pose labels, the fit's rotation (mean_face)", results["pose_labels_mae_mean_face"])
     score("shape model, kept faces, vs landmarks_fitted.csv", labels, fitted)
     keep = {}
@@ -193,7 +195,8 @@ def main() -> None:
     for k in args.sweep:
         rig_k, _ = label_records(human, mean_face, np.inf, progress=False, focal=k)
         names_k = {rec.image_path.name for rec, lab in rig_k if lab.fit_error <= args.max_fit_error}
-        every_k, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model, focal=k)
+        every_k, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model, focal=k,
+                                   pose_labels="3dmm")  # as recorded in v0.5.0; calibration adds a constant
         score(f"focal {k:g}: shape model, kept faces", {rec.image_path.name: lab.points for rec, lab in every_k
                                                         if rec.image_path.name in names_k})
         results["focal_sweep"][f"{k:g}"] = {"labels": results["labellers"].pop(f"focal {k:g}: shape model, kept faces"),

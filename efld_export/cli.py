@@ -99,9 +99,12 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
 @click.option("--focal", type=float,
               help="The fit's camera focal length in image widths: crops cut out of larger photos need more than 1. "
                    "[default: LABEL_FOCAL in efld_export/label.py]")
-@click.option("--pose-labels", type=click.Choice(["3dmm", "mean_face"]), default="3dmm", show_default=True,
+@click.option("--pose-labels", type=click.Choice(["3dmm_calibrated", "3dmm", "mean_face"]), default="3dmm_calibrated",
+              show_default=True,
               help="3dmm: pitch and roll by PnP of the 3DMM's mean shape on the labelled 68 points, in "
-                   "AFLW2000-3D's frame; mean_face: the fit's own rotation, in the generic mean face's frame.")
+                   "AFLW2000-3D's frame; 3dmm_calibrated: the same, the pitch corrected by the labeller's offset "
+                   "(LABELLER_PITCH_OFFSET in efld_export/label.py); mean_face: the fit's own rotation, in the "
+                   "generic mean face's frame.")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
 @click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
 def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, focal: float | None,
@@ -193,7 +196,7 @@ def features_cmd(landmarks: Path, ratios: tuple[str, ...], fmt: str, out: Path |
 @click.option("--int8-output", is_flag=True, help="int8 output too (default: float32 output).")
 @click.option("--flip-test/--no-flip-test", default=None,
               help="Average each face with its mirror image inside the graph: more accurate, twice the compute "
-                   "[default: the checkpoint's model setting, on for the shipped model].")
+                   "(benchmarks/README.md) [default: the checkpoint's setting; off for the shipped model].")
 @click.option("--calib", metavar="DIR|N", help="Calibration: a dataset/face-image folder, or N crops sampled from "
               "the shared training data (default 200).")
 @click.option("--budget-mb", type=float, default=2.1, show_default=True, help="Size budget of the int8 artifact (MB).")

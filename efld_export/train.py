@@ -76,7 +76,7 @@ class TrainConfig:
     #: Pose labels of every face (label.py's POSE_LABELS): "3dmm", PnP of the 3DMM mean shape on its
     #: 68 points (yaw from the AFLW file where it has one), or "mean_face" (up to v0.4.0: the 21-point
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
-    pose_labels: str = "3dmm"
+    pose_labels: str = "3dmm_calibrated"
     #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
     #: and kept in eval mode, so its batch-norm statistics do not move either. None: the whole model.
     trainable: list[str] | None = None
@@ -166,8 +166,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     for r in records:
         if r.pose is None or not np.isfinite(r.pose).all():
             h, w = r.extra["image"].shape[:2]
-            r.pose = (pose_label(r.points, w, h) if cfg.pose_labels == "3dmm"
-                      else pose_from_landmarks(r.points, mean_face, w, h))
+            r.pose = (pose_from_landmarks(r.points, mean_face, w, h) if cfg.pose_labels == "mean_face"
+                      else pose_label(r.points, w, h))  # true points: the labeller's offset does not apply
     attrs = np.stack([attributes(r.pose, bool(r.extra.get("occluded", False))) for r in records])
     w_c, freq = class_weights(attrs)
     weights = sample_weights(attrs, w_c)

@@ -241,3 +241,25 @@ def test_an_unknown_pose_label_source_is_refused_with_the_choices():
 
     with pytest.raises(EFLDError, match="3dmm"):
         label_records([], face_3d(), pose_labels="pnp")
+
+
+def test_calibrated_pose_labels_raise_only_the_labelled_faces_pitch_by_the_labellers_offset():
+    """3dmm_calibrated (the default) is 3dmm with LABELLER_PITCH_OFFSET added to the pitch; the points,
+    yaw (the file's) and roll are the same."""
+    from efld_export.data.record import Record
+    from efld_export.label import LABELLER_PITCH_OFFSET, label_records
+
+    _, pts = render_face(np.random.default_rng(7), 300, (20, 5, 0))
+
+    def labels(kind):
+        rec = Record(None, np.full((68, 2), np.nan), extra={"image": np.zeros((300, 300, 3), np.uint8),
+                                                           "points21": aflw21_from_68(pts), "yaw_deg": 20.0})
+        kept, report = label_records([rec], face_3d(), progress=False, pose_labels=kind)
+        assert report["pose_labels"] == kind
+        return kept[0][1]
+
+    plain, calibrated, default = labels("3dmm"), labels("3dmm_calibrated"), label_records.__defaults__
+    assert "3dmm_calibrated" in default and 2.0 < LABELLER_PITCH_OFFSET < 4.0
+    assert np.array_equal(plain.points, calibrated.points)
+    assert calibrated.pose[1] - plain.pose[1] == pytest.approx(LABELLER_PITCH_OFFSET)
+    assert calibrated.pose[0] == plain.pose[0] == 20.0 and calibrated.pose[2] == plain.pose[2]
