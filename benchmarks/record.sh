@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Re-record every figure in benchmarks/README.md, then rewrite its tables:
-#   host: all artifacts of a release + the .pt checkpoint + the peers, 1 thread, one run;
+#   host: all artifacts of a release + the .pt checkpoint + the same weights exported with the flip test
+#   (efld-export --int8 --flip-test; its report in results/export_flip.json) + the peers, 1 thread, one run;
 #   QEMU aarch64: the int8 artifact's NME vs the host's, from a fresh root filesystem (cold) and again (cached).
 #
 #   benchmarks/record.sh [RELEASE_DIR] [CHECKPOINT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REL=${1:-models/efld-mnv3s-0.5-v0.5.0}
+REL=${1:-models/efld-mnv3s-0.5-v0.6.0}
 PT=${2:-models/efld-mnv3s-0.5/efld.pt}
 OUT=benchmarks/results
 mkdir -p "$OUT"
 
+FLIP=$(mktemp -d)
+efld-export --int8 --flip-test --weights "$PT" --out "$FLIP/export" >/dev/null
+cp "$FLIP/export/efld_int8.tflite" "$FLIP/efld_int8_flip.tflite"
+python3 - "$FLIP/export/report.json" "$OUT/export_flip.json" "$PT" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+rep["command"] = f"efld-export --int8 --flip-test --weights {sys.argv[3]} --out EXPORT_DIR"
+json.dump(rep, open(sys.argv[2], "w"), indent=2)
+PY
 efld bench "$PT" "$REL/efld.onnx" "$REL/efld_float32.tflite" "$REL/efld_float16.tflite" "$REL/efld_int8.tflite" \
-    --threads 1 --json "$OUT/host_bench.json" --chart "$OUT/host_bench.png"
+    "$FLIP/efld_int8_flip.tflite" --threads 1 --json "$OUT/host_bench.json" --chart "$OUT/host_bench.png"
+rm -rf "$FLIP"
 
 now() { date +%s.%N; }
 ROOT=$(mktemp -d)/qemu-aarch64-bookworm   # cold: a root filesystem built from nothing

@@ -1,0 +1,64 @@
+"""Which larger networks fit the product's budgets? Parameters, int8 size, XNNPACK delegation and host
+int8 latency of randomly initialised candidates (the graph, not the weights, decides size and speed),
+against the budgets: int8 <= 1.0 MB (issue 3), median <= 0.4 ms on the host (issue 5), timed as `efld
+bench` times its landmark step (a uint8 crop through the runtime layer, 1 thread). Each candidate
+is the shipped architecture (ReLU6, squeeze-excite, landmark-reading pose head) at another backbone
+width and S3 fusion width, alone and with the flip test. No training: a map for the next model.
+
+    python benchmarks/architecture_budget.py --out benchmarks/results/architecture_budget.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from efld_export.bench import EfldLandmarker, time_steps
+from efld_export.export.onnx import export_onnx
+from efld_export.export.tflite import convert, xnnpack_report
+from efld_export.models import create_model
+from efld_export.release import tool_versions
+
+BUDGET_MB, BUDGET_MS = 1.0, 0.4
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--candidates", nargs="+", default=["0.5:128", "0.625:96", "0.75:32", "0.75:64", "1.0:32"],
+                    help="WIDTH:S3_CHANNELS pairs (the shipped model is 0.5:128)")
+    ap.add_argument("--flip-test", nargs="+", default=["0.5:128", "0.75:64"], help="candidates also timed with it")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    calib = rng.random((32, 112, 112, 3)).astype(np.float32)
+    crops = rng.integers(0, 256, (16, 112, 112, 3), dtype=np.uint8)
+    results = {"command": f"python benchmarks/architecture_budget.py --out {args.out} --candidates "
+                          f"{' '.join(args.candidates)} --flip-test {' '.join(args.flip_test)}",
+               "budget": {"int8_mb": BUDGET_MB, "int8_median_ms": BUDGET_MS}, "tools": tool_versions(), "runs": []}
+    for cand in args.candidates:
+        width, s3 = cand.split(":")
+        for flip in (False, True) if cand in args.flip_test else (False,):
+            torch.manual_seed(0)
+            model = create_model(width=float(width), s3_channels=int(s3), act="relu6", pose_from="landmarks",
+                                 flip_test=flip).eval()
+            with tempfile.TemporaryDirectory() as tmp:
+                tfl = convert(export_onnx(model, Path(tmp) / "m.onnx"), Path(tmp) / "work", calib)["int8"]
+                run = {"width": float(width), "s3_channels": int(s3), "flip_test": flip,
+                       "params": sum(p.numel() for p in model.parameters()), "int8_bytes": tfl.stat().st_size,
+                       "xnnpack": xnnpack_report(tfl),
+                       "host_latency": time_steps(EfldLandmarker(tfl, 1).points, crops, runs=1000, warmup=50)}
+            run["fits"] = (run["int8_bytes"] / 1e6 <= BUDGET_MB and run["host_latency"]["median_ms"] <= BUDGET_MS
+                           and run["xnnpack"]["fully_delegated"])
+            results["runs"].append(run)
+            print({k: run[k] for k in ("width", "s3_channels", "flip_test", "params", "int8_bytes", "fits")},
+                  round(run["host_latency"]["median_ms"], 3), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
