@@ -21,15 +21,19 @@ def point_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.nanmean(d, axis=1)
 
 
+def _box_sizes(gt: np.ndarray) -> np.ndarray:
+    """sqrt(w*h) of each face's ground-truth landmark box."""
+    return np.array([np.sqrt(np.prod(box_from_points(g)[2:])) for g in gt])
+
+
 def nme_bbox(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Per-face NME normalised by sqrt(w*h) of the ground-truth landmark box (3DDFA protocol)."""
-    sizes = np.array([np.sqrt(np.prod(box_from_points(g)[2:])) for g in gt])
-    return point_errors(pred, gt) / sizes
+    return point_errors(pred, gt) / _box_sizes(gt)
 
 
 def nme_bbox_by_region(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray]:
     """Per-face NME of each face region's points (landmarks.REGIONS), by the whole landmark box as nme_bbox."""
-    sizes = np.array([np.sqrt(np.prod(box_from_points(g)[2:])) for g in gt])
+    sizes = _box_sizes(gt)
     return {name: point_errors(pred[:, list(idx)], gt[:, list(idx)]) / sizes for name, idx in REGIONS.items()}
 
 

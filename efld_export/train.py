@@ -73,8 +73,9 @@ class TrainConfig:
     label_human_points: str = "fit"
     #: The labeller's camera focal length in crop widths (label.py's LABEL_FOCAL; 1 up to v0.3.0).
     label_focal: float = LABEL_FOCAL
-    #: Pose labels of every face (label.py's POSE_LABELS): "3dmm", PnP of the 3DMM mean shape on its
-    #: 68 points (yaw from the AFLW file where it has one), or "mean_face" (up to v0.4.0: the 21-point
+    #: Pose labels of every face (label.py's POSE_LABELS): "3dmm_calibrated", PnP of the 3DMM mean shape
+    #: on its 68 points (yaw from the AFLW file where it has one), the labelled faces' pitch raised by the
+    #: labeller's offset; "3dmm" (v0.5.0), without it; or "mean_face" (up to v0.4.0: the 21-point
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
     pose_labels: str = "3dmm_calibrated"
     #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
