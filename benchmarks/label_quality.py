@@ -37,7 +37,7 @@ from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D
-from efld_export.label import (LABEL_FOCAL, label_records, learn_shape_model, pose_labels_3dmm, teacher_meshes,
+from efld_export.label import (LABEL_FOCAL, label_records, pool_shape_model, pose_labels_3dmm, teacher_meshes,
                                 teacher_weight, with_human_points)
 from efld_export.landmarks import AFLW21_MATRIX
 from efld_export.metrics import nme_bbox, nme_bbox_by_region, pose_mae, yaw_binned
@@ -119,8 +119,7 @@ def main() -> None:
     teacher = MediaPipePeer()
     t0 = time.time()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
-    pool_kept, _ = label_records(pool, mean_face, args.max_fit_error, progress=False, focal=args.focal)
-    model = learn_shape_model(pool_kept, teacher_meshes(pool_kept, teacher), mean_face, seed=args.seed)
+    model, pool_kept = pool_shape_model(pool, mean_face, teacher, args.max_fit_error, args.focal, args.seed)
     learn_s = time.time() - t0
 
     val_dir = root / "aflw2000-3d-val"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from efld_export.data import data_root, load_records
-from efld_export.label import LABELLER_PITCH_OFFSET, label_records, learn_shape_model, teacher_meshes
+from efld_export.label import LABELLER_PITCH_OFFSET, label_records, pool_shape_model
 from efld_export.landmarks import aflw21_from_68
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face, pose_label
@@ -37,8 +37,7 @@ def main() -> None:
     mean_face = load_mean_face(root / "mean_face_68_3d.csv")
     teacher = MediaPipePeer()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
-    pool_kept, _ = label_records(pool, mean_face, 0.08, progress=False)
-    model = learn_shape_model(pool_kept, teacher_meshes(pool_kept, teacher), mean_face, seed=args.seed)
+    model, _ = pool_shape_model(pool, mean_face, teacher, seed=args.seed)
     faces = load_records(f"{root / 'youtube-faces-68'}:train", progress=False)
     for r in faces:
         r.extra["points21"] = aflw21_from_68(r.points)

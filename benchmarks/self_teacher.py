@@ -21,7 +21,7 @@ from efld_export.crop import box_from_points
 from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv
 from efld_export.data.record import Record
-from efld_export.label import label_records, learn_shape_model, teacher_meshes, teacher_weight
+from efld_export.label import label_records, pool_shape_model, teacher_meshes, teacher_weight
 from efld_export.metrics import nme_bbox, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
@@ -40,8 +40,7 @@ def main() -> None:
     mediapipe = MediaPipePeer()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
     pool = [pool[i] for i in np.random.default_rng(0).permutation(len(pool))[:args.pool_sample]]
-    kept, _ = label_records(pool, mean_face, 0.08, progress=False, focal=1.0)  # as recorded (v0.3.0's labeller)
-    shape_model = learn_shape_model(kept, teacher_meshes(kept, mediapipe), mean_face)
+    shape_model, _ = pool_shape_model(pool, mean_face, mediapipe, focal=1.0)  # as recorded (v0.3.0's labeller)
 
     val = root / "aflw2000-3d-val"
     gt = {r.image_path.name: r for r in load_records(val, progress=False)}

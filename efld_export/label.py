@@ -218,6 +218,14 @@ def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean
                                                       replace=False)], mean_face)
 
 
+def pool_shape_model(records: list[Record], mean_face: np.ndarray, teacher: Teacher, max_fit_error: float = 0.08,
+                     focal: float = LABEL_FOCAL, seed: int = 0) -> tuple["FaceModel3D", list[tuple[Record, Label]]]:
+    """The shape model label_records learns from a 21-point pool (its rigid labels' kept faces, the
+    teacher's meshes of them), for labelling other faces with it; returns it and those rigid labels."""
+    kept, _ = label_records(records, mean_face, max_fit_error, progress=False, focal=focal)
+    return learn_shape_model(kept, teacher_meshes(kept, teacher), mean_face, seed), kept
+
+
 def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
                     progress: bool = False, focal: float = LABEL_FOCAL) -> None:
     """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file."""
