@@ -277,7 +277,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     if world > 1:
         sampler = torch.utils.data.distributed.DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed)
     else:
-        sampler = RandomSampler(ds, generator=torch.Generator().manual_seed(cfg.seed))
+        order = torch.Generator()
+        sampler = RandomSampler(ds, generator=order)
     if cfg.batch_size % world:
         raise EFLDError(f"batch_size {cfg.batch_size} (the global batch) is not divisible by {world} processes")
     loader = DataLoader(ds, batch_size=cfg.batch_size // world, sampler=sampler, num_workers=cfg.workers,
@@ -326,6 +327,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         ds.set_epoch(epoch)
         if world > 1:
             sampler.set_epoch(epoch)
+        else:  # each epoch's order from (seed, epoch) alone, so a resumed run draws what an unbroken one does
+            order.manual_seed(cfg.seed * 1_000_003 + epoch)
         model.train()
         for m in frozen:
             m.eval()

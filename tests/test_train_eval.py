@@ -54,6 +54,31 @@ def test_resume_continues_from_the_checkpoint(data_root, trained, tmp_path):
     assert lines[0]["step"] == 3 * (48 // 8)
 
 
+def test_a_resumed_run_ends_where_an_unbroken_one_does(data_root, tmp_path, monkeypatch):
+    """Order, augmentation, learning rate and optimiser state all come back on resume: a run killed
+    after its first epoch's checkpoint and resumed ends with the weights of one never stopped."""
+    import efld_export.train as train_module
+
+    whole = train(_cfg(data_root, tmp_path / "whole", epochs=2, val=None), progress=False)
+    save = train_module.save_checkpoint
+
+    def save_then_die(path, state):
+        save(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(data_root, tmp_path / "broken", epochs=2, val=None), progress=False)
+    monkeypatch.setattr(train_module, "save_checkpoint", save)
+    first = torch.load(tmp_path / "broken" / "last.pt", weights_only=True)
+    assert first["epoch"] == 0
+    resumed = train(_cfg(data_root, tmp_path / "broken", epochs=2, val=None),
+                    resume=tmp_path / "broken" / "last.pt", progress=False)
+    sa, sb = (torch.load(p, weights_only=True)["model"] for p in (whole, resumed))
+    assert any(not torch.equal(first["model"][k], sb[k]) for k in sb)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def test_ema_weights_are_validated_kept_and_resumed(data_root, tmp_path):
     """ema_decay: the checkpoints hold the weights' moving average, validated as `val` beside the raw
     weights' `val_raw`; a finished checkpoint drops the raw weights; resuming continues both."""
