@@ -9,6 +9,7 @@ import click
 
 from .errors import EFLDError
 from .files import write_text
+from .release import MODEL_NAME
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
 
@@ -226,7 +227,7 @@ def export_cmd(calib: str | None, **kw) -> None:
 
 @cli.command("release")
 @click.argument("export_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--name", default="efld-mnv3s-0.5", show_default=True, help="Model name.")
+@click.option("--name", default=MODEL_NAME, show_default=True, help="Model name (the release folder's prefix).")
 @click.option("--version", "version", required=True, help="Release version, e.g. 0.1.0 (releases are immutable).")
 @click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("models"),
               show_default=True)

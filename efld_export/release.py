@@ -18,6 +18,9 @@ import numpy as np
 from .crop import BOX_SCALE, INPUT_SIZE
 from .errors import EFLDError
 
+#: The shipped model's name: its folder under models/ and its releases' prefix (NAME-vVERSION).
+MODEL_NAME = "efld-mnv3s-0.5"
+
 MANIFEST = "manifest.json"
 TOOLS = ("efld-export", "torch", "onnx", "onnxruntime", "onnxsim", "onnx2tf", "tensorflow", "ai-edge-litert", "numpy")
 

@@ -21,6 +21,7 @@ from ..checkpoint import load_model
 from ..data import data_root, load_records
 from ..errors import EFLDError
 from ..evaluate import evaluate
+from ..release import MODEL_NAME
 from ..runtime import LandmarkModel, TorchBackend, load_backend
 from .calibration import calibration_crops, to_model_input
 from .fold import fold_dead_squeezes
@@ -29,7 +30,7 @@ from .tflite import convert, xnnpack_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The shipped model that `efld-export` exports when no --weights is given.
-DEFAULT_WEIGHTS = REPO_ROOT / "models" / "efld-mnv3s-0.5" / "efld.pt"
+DEFAULT_WEIGHTS = REPO_ROOT / "models" / MODEL_NAME / "efld.pt"
 #: Largest |onnxruntime - torch| output difference accepted (crop units / radians).
 ONNX_TOLERANCE = 1e-4
 #: Largest |fp32 TFLite - torch| headline NME difference accepted (points of %): onnx2tf can convert
