@@ -176,7 +176,7 @@ def bench(artifacts: list[Path], records: list[Record] | None, data_dir: Path | 
           peers: bool = True, runs: int = 1000, warmup: int = 50, speed_crops: int = 100,
           say: Callable[[str], None] = print) -> dict[str, Any]:
     """The whole benchmark as a JSON-ready report."""
-    subjects = [Subject(Path(a).name, "efld", Path(a), threads) for a in artifacts]
+    subjects = [Subject(name, "efld", Path(a), threads) for name, a in zip(artifact_names(artifacts), artifacts)]
     if peers:
         subjects += available_peers(threads)
     rng = np.random.default_rng(0)
@@ -205,6 +205,17 @@ def bench(artifacts: list[Path], records: list[Record] | None, data_dir: Path | 
             "n_images": len(records) if records else 0, "step": "one face crop in, 68 points out (preprocessing, "
             "quantisation, invoke and output read included), 1 face at a time", "tools": _versions(),
             "reference": REFERENCE, "results": results, "ratios": ratios(results)}
+
+
+def artifact_names(artifacts: list[Path]) -> list[str]:
+    """Each artifact's file name, or folder/name where names repeat (two releases' efld_int8.tflite):
+    rows and ratios are keyed by name, so two artifacts must never share one."""
+    paths = [Path(a) for a in artifacts]
+    names = [p.name for p in paths]
+    names = [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
+    if len(set(names)) < len(names):
+        raise EFLDError(f"artifacts named alike twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    return names
 
 
 def ratios(results: list[dict[str, Any]]) -> dict[str, Any]:

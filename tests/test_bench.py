@@ -64,3 +64,16 @@ def test_speed_only_without_data(exported_tiny):
                          speed_crops=4, say=lambda m: None)
     (row,) = report["results"]
     assert "nme_bbox" not in row and row["latency"]["runs"] == 10 and report["n_images"] == 0
+
+
+def test_artifacts_with_one_file_name_keep_their_own_rows(exported_tiny, tmp_path):
+    """Two releases' efld_int8.tflite side by side: named by folder, so neither row nor ratio is lost."""
+    other = tmp_path / "v2"
+    other.mkdir()
+    (other / "efld_int8.tflite").write_bytes((exported_tiny / "efld_int8.tflite").read_bytes())
+    arts = [exported_tiny / "efld_int8.tflite", other / "efld_int8.tflite", exported_tiny / "efld.onnx"]
+    report = bench.bench(arts, None, peers=False, runs=5, warmup=1, speed_crops=2, say=lambda m: None)
+    assert [r["name"] for r in report["results"]] == [f"{exported_tiny.name}/efld_int8.tflite",
+                                                      "v2/efld_int8.tflite", "efld.onnx"]
+    with pytest.raises(EFLDError, match="named alike"):
+        bench.bench([arts[0], arts[0]], None, peers=False, say=lambda m: None)
