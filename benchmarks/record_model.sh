@@ -19,10 +19,13 @@ efld eval "$REL/efld_int8.tflite" "$DATA/aflw2000-3d-val" --json "$OUT/eval_int8
 efld train --max-samples 3200 --epochs 1 --out /tmp/efld_throughput --no-progress 2>/dev/null >/dev/null
 python3 - "$OUT/train_throughput.json" <<'PY'
 import json, os, sys
+import yaml
 m = json.loads(open("/tmp/efld_throughput/metrics.jsonl").read().splitlines()[-1])
+m_cfg = yaml.safe_load(open("/tmp/efld_throughput/config.yaml"))
 json.dump({"command": "efld train --max-samples 3200 --epochs 1 --out /tmp/efld_throughput --no-progress",
            "cores": os.cpu_count(), "train_img_per_s": m["train_img_per_s"], "epoch_seconds": m["seconds"],
-           "note": "default recipe (width 0.5, batch 64, augmentation on, 1 loader worker)"},
+           "note": f"default recipe (width {m_cfg['model']['width']}, S3 {m_cfg['model'].get('s3_channels', 128)} channels, "
+                   f"batch {m_cfg['batch_size']}, augmentation on, {m_cfg['workers']} loader worker)"},
           open(sys.argv[1], "w"), indent=2)
 PY
 rm -rf /tmp/efld_throughput
