@@ -24,8 +24,8 @@ m = json.loads(open("/tmp/efld_throughput/metrics.jsonl").read().splitlines()[-1
 m_cfg = yaml.safe_load(open("/tmp/efld_throughput/config.yaml"))
 json.dump({"command": "efld train --max-samples 3200 --epochs 1 --out /tmp/efld_throughput --no-progress",
            "cores": os.cpu_count(), "train_img_per_s": m["train_img_per_s"], "epoch_seconds": m["seconds"],
-           "note": f"default recipe (width {m_cfg['model']['width']}, S3 {m_cfg['model'].get('s3_channels', 128)} channels, "
-                   f"batch {m_cfg['batch_size']}, augmentation on, {m_cfg['workers']} loader worker)"},
+           "note": f"default recipe (model {m_cfg['model']}, batch {m_cfg['batch_size']}, augmentation on, "
+                   f"{m_cfg['workers']} loader worker)"},
           open(sys.argv[1], "w"), indent=2)
 PY
 rm -rf /tmp/efld_throughput
