@@ -83,12 +83,23 @@ def angle_term(pred: torch.Tensor, target: torch.Tensor, known: torch.Tensor) ->
 
 
 def efld_loss(pred_pts: torch.Tensor, pts: torch.Tensor, mask: torch.Tensor, pred_pose: torch.Tensor,
-              pose: torch.Tensor, weight: torch.Tensor, cfg: LossConfig) -> tuple[torch.Tensor, dict[str, float]]:
-    """The total loss and its parts. Poses in radians (NaN = unknown); weight (N,) from sample_weights."""
+              pose: torch.Tensor, weight: torch.Tensor, cfg: LossConfig,
+              teacher: tuple[torch.Tensor, torch.Tensor] | None = None,
+              alpha: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """The total loss and its parts. Poses in radians (NaN = unknown); weight (N,) from sample_weights.
+
+    With a teacher's (points (N, 68, 2), pose (N, 3)) (distill.py), the landmark distance and the pose
+    term are (1 - alpha) x against the labels + alpha x against the teacher; the rare-sample and pose
+    geometry weights stay the labels'.
+    """
     known = ~torch.isnan(pose)
     geo = angle_term(pred_pose, pose, known)
     dist = landmark_distance(pred_pts, pts, mask, cfg)
-    lm = (weight * (cfg.offset + geo) * dist).mean()
     pose_loss = geo.mean()
+    if teacher is not None:
+        t_pts, t_pose = teacher
+        dist = (1 - alpha) * dist + alpha * landmark_distance(pred_pts, t_pts, torch.ones_like(mask), cfg)
+        pose_loss = (1 - alpha) * pose_loss + alpha * angle_term(pred_pose, t_pose, torch.ones_like(known)).mean()
+    lm = (weight * (cfg.offset + geo) * dist).mean()
     total = lm + cfg.pose_weight * pose_loss
     return total, {"landmark": float(lm.detach()), "pose": float(pose_loss.detach())}

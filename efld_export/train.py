@@ -29,6 +29,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .crop import INPUT_SIZE, box_from_points
 from .data import data_root, load_records, parse_spec
 from .data.record import Record
+from .distill import DistillConfig, load_teacher
 from .errors import EFLDError
 from .evaluate import evaluate
 from .label import LABEL_FOCAL, check_pose_labels, label_records, make_teacher, with_human_points
@@ -81,6 +82,8 @@ class TrainConfig:
     #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
     #: and kept in eval mode, so its batch-norm statistics do not move either. None: the whole model.
     trainable: list[str] | None = None
+    #: Knowledge distillation (distill.py's DistillConfig: teachers, weight, flip_test); None: labels only.
+    distill: dict[str, Any] | None = None
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
     #: loaded, the others (a new head) keep their initialisation and are listed in the log.
     init: str | None = None
@@ -265,6 +268,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     log = (lambda m: print(m, file=sys.stderr)) if is_main else (lambda m: None)
+    distill = DistillConfig.from_dict(cfg.distill) if cfg.distill is not None else None
+    teacher = load_teacher(distill).to(device) if distill is not None else None  # before labelling: fail early
     samples, info = prepare_samples(cfg, log)
     val_records = None
     if cfg.val and is_main:
@@ -340,7 +345,12 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                 g["lr"] = lr
             img, pts, mask, pose, weight = (t.to(device) for t in (img, pts, mask, pose, weight))
             pred_pts, pred_pose = model(img)
-            loss, parts = efld_loss(pred_pts.view(-1, 68, 2), pts, mask, pred_pose, pose, weight, loss_cfg)
+            taught = None
+            if teacher is not None:
+                t_pts, t_pose = teacher(img)
+                taught = (t_pts.view(-1, 68, 2), t_pose)
+            loss, parts = efld_loss(pred_pts.view(-1, 68, 2), pts, mask, pred_pose, pose, weight, loss_cfg,
+                                    taught, distill.weight if distill is not None else 0.0)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -73,3 +73,24 @@ def test_wing_is_an_option():
     assert landmark_distance(p, t, mask, LossConfig(kind="wing")).gt(0).all()
     with pytest.raises(ValueError):
         landmark_distance(p, t, mask, LossConfig(kind="nope"))
+
+
+def test_distillation_mixes_label_and_teacher_terms_by_alpha():
+    """alpha 0 is the labels' loss, alpha 1 ignores the labels' points and angles, and in between the
+    loss is the linear mix; a teacher equal to the labels changes nothing."""
+    torch.manual_seed(1)
+    pred_pts, pts, t_pts = torch.rand(3, 68, 2), torch.rand(3, 68, 2), torch.rand(3, 68, 2)
+    pred_pose, pose, t_pose = torch.rand(3, 3), torch.rand(3, 3), torch.rand(3, 3)
+    mask, w, cfg = torch.ones(3, 68, dtype=torch.bool), torch.tensor([1.0, 2.0, 0.5]), LossConfig(kind="wing")
+    plain, _ = efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg)
+    assert efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg, (t_pts, t_pose), 0.0)[0].item() == pytest.approx(plain.item())
+    assert efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg, (pts, pose), 0.7)[0].item() == pytest.approx(plain.item())
+    full = efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg, (t_pts, t_pose), 1.0)[0]
+    moved = efld_loss(pred_pts, pts + 0.3, mask, pred_pose, pose, w, cfg, (t_pts, t_pose), 1.0)[0]
+    assert moved.item() == pytest.approx(full.item())  # the labels' points no longer count
+    geo = angle_term(pred_pose, pose, torch.ones_like(pose, dtype=torch.bool))
+    t_geo = angle_term(pred_pose, t_pose, torch.ones_like(pose, dtype=torch.bool))
+    expect = (w * (1 + geo) * landmark_distance(pred_pts, t_pts, mask, cfg)).mean() + t_geo.mean()
+    assert full.item() == pytest.approx(expect.item(), rel=1e-6)  # the rare-sample geometry stays the labels'
+    half = efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg, (t_pts, t_pose), 0.5)[0]
+    assert half.item() == pytest.approx(0.5 * (plain.item() + full.item()), rel=1e-6)

@@ -117,6 +117,33 @@ def test_a_pose_head_trains_on_frozen_landmarks(data_root, trained, tmp_path):
         train(_cfg(data_root, tmp_path / "bad", epochs=1, trainable=["head"], val=None), progress=False)
 
 
+def test_distillation_trains_against_a_frozen_flip_tested_teacher(data_root, trained, tmp_path, monkeypatch):
+    """The teacher sees every training batch, in eval mode, flip-tested, and its weights never move;
+    a bad distill section fails before any labelling."""
+    import efld_export.distill as distill
+    from efld_export.errors import EFLDError
+
+    seen: list[tuple[bool, bool, int]] = []
+    forward = distill.Teacher.forward
+
+    def spy(self, x):
+        seen.append((self.training, all(m.flip_test for m in self.models), len(x)))
+        return forward(self, x)
+
+    monkeypatch.setattr(distill.Teacher, "forward", spy)
+    start = load_checkpoint(trained)["model"]
+    cfg = _cfg(data_root, tmp_path, epochs=1, val=None, distill={"teachers": [str(trained)], "weight": 0.5})
+    last = train(cfg, progress=False)
+    assert seen == [(False, True, 8)] * (48 // 8)
+    assert all(torch.equal(load_checkpoint(trained)["model"][k], v) for k, v in start.items())
+    assert load_checkpoint(last)["config"]["distill"]["teachers"] == [str(trained)]
+    for bad, match in [({"teachers": []}, "at least one"), ({"teachers": [str(trained)], "alpha": 1}, "unknown"),
+                       ({"teachers": [str(tmp_path / "none.pt")]}, "not found"),
+                       ({"teachers": [str(trained)], "weight": 2}, r"\[0, 1\]")]:
+        with pytest.raises(EFLDError, match=match):
+            train(_cfg(data_root, tmp_path / "bad", epochs=1, val=None, distill=bad), progress=False)
+
+
 def test_dataset_gives_radians_and_flips_pose(data_root):
     samples, info = prepare_samples(_cfg(data_root, Path("unused")))
     assert abs(sum(info["class_frequency"].values())) > 0 and info["n_samples"] == 48
