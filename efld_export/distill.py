@@ -9,6 +9,8 @@ points need no transform, and its flip-test average is taken inside the graph (m
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -28,7 +30,7 @@ class DistillConfig:
     flip_test: bool = True
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DistillConfig":
+    def from_dict(cls, data: dict[str, Any]) -> "DistillConfig":
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise EFLDError(f"distill: unknown key(s) {sorted(unknown)}; known: teachers, weight, flip_test")

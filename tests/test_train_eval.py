@@ -121,6 +121,7 @@ def test_distillation_trains_against_a_frozen_flip_tested_teacher(data_root, tra
     """The teacher sees every training batch, in eval mode, flip-tested, and its weights never move;
     a bad distill section fails before any labelling."""
     import efld_export.distill as distill
+    import efld_export.train as train_module
     from efld_export.errors import EFLDError
 
     seen: list[tuple[bool, bool, int]] = []
@@ -137,6 +138,7 @@ def test_distillation_trains_against_a_frozen_flip_tested_teacher(data_root, tra
     assert seen == [(False, True, 8)] * (48 // 8)
     assert all(torch.equal(load_checkpoint(trained)["model"][k], v) for k, v in start.items())
     assert load_checkpoint(last)["config"]["distill"]["teachers"] == [str(trained)]
+    monkeypatch.setattr(train_module, "prepare_samples", lambda *a, **k: pytest.fail("labelled before the check"))
     for bad, match in [({"teachers": []}, "at least one"), ({"teachers": [str(trained)], "alpha": 1}, "unknown"),
                        ({"teachers": [str(tmp_path / "none.pt")]}, "not found"),
                        ({"teachers": [str(trained)], "weight": 2}, r"\[0, 1\]")]:
