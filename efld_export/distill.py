@@ -8,8 +8,7 @@ points need no transform, and its flip-test average is taken inside the graph (m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -20,7 +19,7 @@ from .errors import EFLDError
 
 @dataclass
 class DistillConfig:
-    """`distill:` in a training config."""
+    """`distill:` in a training config (read with config.from_mapping)."""
 
     #: Checkpoints whose outputs are averaged into the teacher (an ensemble when more than one).
     teachers: list[str] = field(default_factory=list)
@@ -28,13 +27,6 @@ class DistillConfig:
     weight: float = 0.5
     #: Each teacher averages the face with its mirror image (twice its compute, a better teacher).
     flip_test: bool = True
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DistillConfig":
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise EFLDError(f"distill: unknown key(s) {sorted(unknown)}; known: teachers, weight, flip_test")
-        return cls(**data)
 
     def __post_init__(self) -> None:
         if not self.teachers:

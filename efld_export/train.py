@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from .augment import AugmentConfig, augment
 from .checkpoint import load_checkpoint, save_checkpoint
+from .config import from_mapping
 from .crop import INPUT_SIZE, box_from_points
 from .data import data_root, load_records, parse_spec
 from .data.record import Record
@@ -114,11 +115,7 @@ class TrainConfig:
             except yaml.YAMLError as e:
                 raise EFLDError(f"{p}: not valid YAML ({e})") from None
         data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise EFLDError(f"unknown config key(s): {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**data)
+        return from_mapping(cls, data)
 
 
 @dataclass
@@ -268,7 +265,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     log = (lambda m: print(m, file=sys.stderr)) if is_main else (lambda m: None)
-    distill = DistillConfig.from_dict(cfg.distill) if cfg.distill is not None else None
+    distill = from_mapping(DistillConfig, cfg.distill, "distill") if cfg.distill is not None else None
     teacher = load_teacher(distill).to(device) if distill is not None else None  # before labelling: fail early
     samples, info = prepare_samples(cfg, log)
     val_records = None
@@ -276,8 +273,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         val_records = load_records(_resolve_spec(cfg.val, cfg.root), skip_bad=cfg.skip_bad, progress=False)
         if cfg.val_max:
             val_records = val_records[:cfg.val_max]
-    aug = AugmentConfig(**cfg.augment)
-    loss_cfg = LossConfig(**cfg.loss)
+    aug = from_mapping(AugmentConfig, cfg.augment, "augment")
+    loss_cfg = from_mapping(LossConfig, cfg.loss, "loss")
     ds = LandmarkDataset(samples, aug, cfg.seed)
     if world > 1:
         sampler = torch.utils.data.distributed.DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed)

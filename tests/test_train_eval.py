@@ -254,3 +254,15 @@ def test_human_points_replace_the_fit_at_their_visible_single_counterparts():
     changed = {i for i in range(68) if (out[i] != 0).any()}
     assert changed == {idx for i, idx in SINGLE_COUNTERPARTS if i != 0}
     assert all(isinstance(AFLW21_TO_68[i], int) for i, _ in SINGLE_COUNTERPARTS)
+
+
+def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_path):
+    """Top level, loss and augment alike: a typo is refused with the known keys, never dropped."""
+    from efld_export.errors import EFLDError
+    from efld_export.train import TrainConfig
+
+    with pytest.raises(EFLDError, match=r"unknown config key\(s\): \['ema_decy'\]"):
+        TrainConfig.from_file(None, {"ema_decy": 0.9})
+    for section, bad in [("loss", {"knd": "wing"}), ("augment", {"flip": 0.5})]:
+        with pytest.raises(EFLDError, match=rf"unknown {section} key\(s\): \['{next(iter(bad))}'\]; known: .*"):
+            train(_cfg(data_root, tmp_path / section, epochs=1, val=None, **{section: bad}), progress=False)
