@@ -106,10 +106,16 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
                    "AFLW2000-3D's frame; 3dmm_calibrated: the same, the pitch corrected by the labeller's offset "
                    "(LABELLER_PITCH_OFFSET in efld_export/label.py); mean_face: the fit's own rotation, in the "
                    "generic mean face's frame.")
+@click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Our own checkpoint as a second teacher in the fit (repeatable: averaged, each flip-tested); "
+                   "needs --teacher mediapipe.")
+@click.option("--model-weight", type=float,
+              help="The models' weight in the fit at every yaw. [default: MODELS_WEIGHT in efld_export/label.py]")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
 @click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
 def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, focal: float | None,
-              pose_labels: str, data_root: str | None, skip_bad: bool) -> None:
+              pose_labels: str, models: tuple[str, ...], model_weight: float | None, data_root: str | None,
+              skip_bad: bool) -> None:
     """68-point labels and head pose for faces that carry AFLW's 21 human points (a landmarks21.csv dataset).
 
     Writes OUT/landmarks.csv and OUT/pose.csv (absolute image paths: OUT is then a dataset for
@@ -120,7 +126,7 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     from .data import data_root as default_root
     from .data import load_records
     from .data.writers import write_csv_dataset
-    from .label import LABEL_FOCAL, label_records, make_teacher
+    from .label import LABEL_FOCAL, MODELS_WEIGHT, label_records, load_label_models, make_teacher
     from .pose import load_mean_face
 
     root = Path(data_root) if data_root else default_root()
@@ -130,7 +136,9 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
         raise EFLDError(f"{path}: no faces with 21 human points (expected a landmarks21.csv dataset)")
     kept, report = label_records(records, load_mean_face(root / "mean_face_68_3d.csv"), max_fit_error,
                                  teacher=make_teacher(None if teacher == "none" else teacher), seed=seed,
-                                 focal=LABEL_FOCAL if focal is None else focal, pose_labels=pose_labels)
+                                 focal=LABEL_FOCAL if focal is None else focal, pose_labels=pose_labels,
+                                 models=load_label_models(list(models)) if models else None,
+                                 models_weight=MODELS_WEIGHT if model_weight is None else model_weight)
     for rec, lab in kept:
         rec.points, rec.pose = lab.points, lab.pose
     write_csv_dataset(out, [rec for rec, _ in kept])

@@ -9,7 +9,9 @@ With a teacher (MediaPipe's face mesh), each face is instead fitted with a 3D sh
 (face3d.py) learnt from the teacher's meshes of the pool's near-frontal faces: shape and
 expression modes, and a depth that places the jawline of turned faces. The fit follows the
 human points and, with a weight falling with |yaw| (TEACHER_WEIGHT), the teacher's own 68
-points, which know the inner shape where the teacher is reliable.
+points, which know the inner shape where the teacher is reliable. Our own checkpoints (label_models,
+issue 3's "our own model, iterated") can join the fit as a second teacher at every yaw, profiles
+included, where MediaPipe has no weight: MODELS_WEIGHT.
 
 Pose labels ("3dmm_calibrated", the default): yaw from the AFLW file, pitch and roll by PnP of the
 3DMM's mean shape on the face's 68 labelled points (pose.py's pose_label), in the frame of AFLW2000-3D's
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from tqdm import tqdm
 
+from .crop import box_from_points
 from .data.record import Record
 from .errors import EFLDError
 from .landmarks import AFLW21_TO_68, aflw21_from_68
@@ -33,6 +36,7 @@ from .pose import fit_rigid, pose_label, project, rotation_to_angles
 
 if TYPE_CHECKING:
     from .face3d import FaceFit, FaceModel3D
+    from .runtime import LandmarkModel
 
 #: AFLW points used for fitting: every one with a 68-point counterpart (ear lobes have none).
 FIT_POINTS = tuple(i for i, idx in enumerate(AFLW21_TO_68) if idx is not None)
@@ -105,6 +109,13 @@ TEACHER_WEIGHT: tuple[tuple[float, float], ...] = ((45.0, 0.1), (60.0, 0.033), (
 #: The shape model is learnt from the teacher's meshes of faces within this |yaw|, where it is reliable.
 SHAPE_MODEL_MAX_YAW = 30.0
 SHAPE_MODEL_FACES = 2000
+#: Weight of our own checkpoints' 68 points in the fit, at every |yaw|, added to the teacher's. On
+#: aflw2000-3d-val's 21 points (benchmarks/self_teacher.py, results/self_teacher_v0.7.0.json), with
+#: v0.7.0's distillation teacher as the models: labels' mean of bins 5.08 -> 4.87 at 0.03 (60-90:
+#: 6.51 -> 6.14), 4.95 at 0.1, 5.17 at 0.3; chosen among these few settings.
+MODELS_WEIGHT = 0.03
+#: The models see each face through its rigid label's box, then through the box of their own answer.
+MODEL_PASSES = 2
 
 
 def make_teacher(name: str | None) -> Teacher | None:
@@ -122,14 +133,36 @@ def teacher_weight(yaw_deg: float) -> float:
     return next(w for bound, w in TEACHER_WEIGHT if abs(yaw_deg) <= bound)
 
 
+def load_label_models(checkpoints: list[str]) -> "LandmarkModel":
+    """Checkpoints averaged, each flip-tested, as one model: distillation's teacher (distill.py)."""
+    from .distill import DistillConfig, load_teacher
+    from .runtime import LandmarkModel, TorchBackend
+
+    return LandmarkModel(TorchBackend(load_teacher(DistillConfig(teachers=list(checkpoints)))))
+
+
+def model_points(model: "LandmarkModel", faces: list[tuple[np.ndarray, np.ndarray]],
+                 passes: int = MODEL_PASSES) -> np.ndarray:
+    """(N, 68, 2) points of (image, box) faces; each pass after the first crops by the last answer's box."""
+    boxes = [np.asarray(b, dtype=np.float64) for _, b in faces]
+    for _ in range(passes):
+        pts = np.stack([p.points for p in model.predict_batch([(img, b) for (img, _), b in zip(faces, boxes)])])
+        boxes = [box_from_points(p) for p in pts]
+    return pts
+
+
 def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: float = 0.08,
                   progress: bool = True, teacher: Teacher | None = None, seed: int = 0,
                   shape_model: "FaceModel3D | None" = None, focal: float = LABEL_FOCAL,
-                  pose_labels: str = "3dmm_calibrated") -> tuple[list[tuple[Record, Label]], dict]:
+                  pose_labels: str = "3dmm_calibrated", models: "LandmarkModel | None" = None,
+                  models_weight: float = MODELS_WEIGHT) -> tuple[list[tuple[Record, Label]], dict]:
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
-    With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given."""
+    With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given;
+    models (load_label_models) add their points to the fit at models_weight."""
     check_pose_labels(pose_labels)
+    if models is not None and teacher is None:
+        raise EFLDError("labelling with our own models needs the 3D teacher too (label_teacher: mediapipe)")
     kept: list[tuple[Record, Label]] = []
     dropped = {"too_few_points": 0, "fit_error": 0}
     for rec in tqdm(records, desc="labelling", unit="face", disable=not progress):
@@ -146,10 +179,13 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     if teacher is not None and kept:
         meshes = teacher_meshes(kept, teacher, progress)
         model = shape_model or learn_shape_model(kept, meshes, mean_face, seed)
-        fit_shape_model(kept, meshes, model, progress, focal)
+        own = None if models is None else model_points(models, _rigid_faces(kept))
+        fit_shape_model(kept, meshes, model, progress, focal, own, models_weight)
         report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes behind "
                             f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
                             f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
+        if own is not None:
+            report["method"] += f", and our own models' 68 points at weight {models_weight:g}"
     if pose_labels != "mean_face":
         pose_labels_3dmm(kept, LABELLER_PITCH_OFFSET if pose_labels == "3dmm_calibrated" else 0.0)
     report["pose_labels"] = pose_labels
@@ -191,17 +227,27 @@ def _size(rec: Record) -> tuple[int, int]:
 def teacher_meshes(kept: list[tuple[Record, Label]], teacher: Teacher, progress: bool = False,
                    chunk: int = 256) -> np.ndarray:
     """(N, 68, 3) teacher points of each face, cropped around its rigid label."""
-    from .crop import box_from_points
-
-    return np.concatenate([teacher.mesh68([(rec.extra["image"], box_from_points(lab.points))
-                                           for rec, lab in kept[i:i + chunk]])
+    faces = _rigid_faces(kept)
+    return np.concatenate([teacher.mesh68(faces[i:i + chunk])
                            for i in tqdm(range(0, len(kept), chunk), desc="teacher", unit="batch",
                                          disable=not progress)])
 
 
-def _fit(model: "FaceModel3D", rec: Record, lab: Label, mesh: np.ndarray, focal: float) -> "FaceFit":
+def _rigid_faces(kept: list[tuple[Record, Label]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(image, box of the rigid label) of each face: what a teacher sees."""
+    return [(rec.extra["image"], box_from_points(lab.points)) for rec, lab in kept]
+
+
+def _fit(model: "FaceModel3D", rec: Record, lab: Label, mesh: np.ndarray, focal: float,
+         own: np.ndarray | None = None, own_weight: float = 0.0) -> "FaceFit":
+    """The shape model's fit; with own points, the teacher and they join as one teacher at their
+    weighted mean (for least squares, two teachers at weights a and b equal one at a + b there)."""
     w, h = _size(rec)
-    return model.fit(rec.extra["points21"], w, h, mesh[:, :2], teacher_weight(_yaw(rec, lab)), focal=focal * w)
+    wt, target = teacher_weight(_yaw(rec, lab)), mesh[:, :2]
+    if own is not None and own_weight > 0:
+        target = (wt * target + own_weight * own) / (wt + own_weight)
+        wt += own_weight
+    return model.fit(rec.extra["points21"], w, h, target, wt, focal=focal * w)
 
 
 def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean_face: np.ndarray,
@@ -227,11 +273,13 @@ def pool_shape_model(records: list[Record], mean_face: np.ndarray, teacher: Teac
 
 
 def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
-                    progress: bool = False, focal: float = LABEL_FOCAL) -> None:
-    """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file."""
+                    progress: bool = False, focal: float = LABEL_FOCAL, own: np.ndarray | None = None,
+                    own_weight: float = MODELS_WEIGHT) -> None:
+    """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file.
+    own: (N, 68, 2) points of our own models (model_points), joining the fit at own_weight."""
     for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
         rec, lab = kept[i]
-        f = _fit(model, rec, lab, meshes[i], focal)
+        f = _fit(model, rec, lab, meshes[i], focal, None if own is None else own[i], own_weight)
         visible = ~np.isnan(rec.extra["points21"]).any(1)
         size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
         lab.points = f.points68

@@ -33,7 +33,8 @@ from .data.record import Record
 from .distill import DistillConfig, load_teacher
 from .errors import EFLDError
 from .evaluate import evaluate
-from .label import LABEL_FOCAL, check_pose_labels, label_records, make_teacher, with_human_points
+from .label import (LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, load_label_models, make_teacher,
+                    with_human_points)
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, pose_label, rotate_in_plane
@@ -69,6 +70,10 @@ class TrainConfig:
     #: 3D teacher for the 21-point faces' labels (label.py): None (rigid fit only) or "mediapipe"
     #: (its meshes give the 3D shape model fitted to the human points).
     label_teacher: str | None = None
+    #: Our own checkpoints as a second labelling teacher (label.py's load_label_models: averaged, each
+    #: flip-tested), their points in the fit at label_models_weight at every yaw; needs label_teacher.
+    label_models: list[str] | None = None
+    label_models_weight: float = MODELS_WEIGHT
     #: Targets of the 21-point faces at the 16 points that have a single 68-point counterpart:
     #: "fit" (the labeller's projection everywhere) or "human" (the visible human points themselves,
     #: the fit filling only the rest: direct supervision by the human points).
@@ -136,12 +141,15 @@ def _resolve_spec(spec: str, root: Path) -> str:
 def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str, Any]]:
     """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
     root = cfg.root
-    mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
-    records: list[Record] = []
-    info: dict[str, Any] = {"sources": {}}
     check_pose_labels(cfg.pose_labels)
     if cfg.label_human_points not in ("fit", "human"):
         raise EFLDError(f"label_human_points must be 'fit' or 'human', got {cfg.label_human_points!r}")
+    if cfg.label_models and cfg.label_teacher is None:
+        raise EFLDError("label_models join the 3D teacher's fit: set label_teacher (mediapipe) too")
+    mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
+    records: list[Record] = []
+    info: dict[str, Any] = {"sources": {}}
+    label_models = load_label_models(cfg.label_models) if cfg.label_models else None
     for spec in cfg.train:
         recs = load_records(_resolve_spec(spec, root), skip_bad=cfg.skip_bad, progress=False)
         sparse = [r for r in recs if "points21" in r.extra]
@@ -149,7 +157,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         if sparse:
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
                                          teacher=make_teacher(cfg.label_teacher), seed=cfg.seed,
-                                         focal=cfg.label_focal, pose_labels=cfg.pose_labels)
+                                         focal=cfg.label_focal, pose_labels=cfg.pose_labels,
+                                         models=label_models, models_weight=cfg.label_models_weight)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 if cfg.label_human_points == "human":

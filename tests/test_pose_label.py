@@ -155,6 +155,34 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
     assert err < 0.5 * rigid_err
     assert all(lab.pose[0] == rec.extra["yaw_deg"] for rec, lab in fitted)
 
+    from efld_export.errors import EFLDError
+
+    # Our own models as a second teacher, at every yaw: models that answer 6 px off pull every label
+    # towards them, the turned faces' too. They see the rigid label's box, then their first answer's.
+    from efld_export.crop import box_from_points
+    from efld_export.runtime import Prediction
+
+    class ShiftedModel:
+        """The true points + 6 px; records the boxes it was given."""
+
+        def __init__(self):
+            self.boxes = []
+
+        def predict_batch(self, faces):
+            self.boxes.append([b for _, b in faces])
+            return [Prediction(truths[int(image[0, 0, 0])] + 6.0, None) for image, _ in faces]
+
+    model = ShiftedModel()
+    pulled, report = label_records(records, face_3d(), progress=False, teacher=MeshTeacher(), focal=1.0,
+                                   models=model, models_weight=1.0)
+    assert "our own models" in report["method"] and len(model.boxes) == 2  # two passes
+    assert np.allclose(model.boxes[1][0], box_from_points(truths[0] + 6.0))
+    shift = np.array([(p.points - f.points).mean() for (_, p), (_, f) in zip(pulled, fitted)])
+    yaws = np.array([abs(rec.extra["yaw_deg"]) for rec, _ in fitted])
+    assert (yaws > 45).any() and (shift > 1.0).all() and (shift < 6.0).all()
+    with pytest.raises(EFLDError, match="needs the 3D teacher"):
+        label_records(records, face_3d(), progress=False, models=model)
+
 
 def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
     from click.testing import CliRunner

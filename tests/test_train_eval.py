@@ -259,10 +259,12 @@ def test_human_points_replace_the_fit_at_their_visible_single_counterparts():
 def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_path):
     """Top level, loss and augment alike: a typo is refused with the known keys, never dropped."""
     from efld_export.errors import EFLDError
-    from efld_export.train import TrainConfig
+    from efld_export.train import TrainConfig, prepare_samples
 
     with pytest.raises(EFLDError, match=r"unknown config key\(s\): \['ema_decy'\]"):
         TrainConfig.from_file(None, {"ema_decy": 0.9})
+    with pytest.raises(EFLDError, match="set label_teacher"):  # before any data or model is read
+        prepare_samples(TrainConfig(label_models=["missing.pt"], data_root=str(tmp_path / "nowhere")))
     for section, bad in [("loss", {"knd": "wing"}), ("augment", {"flip": 0.5})]:
         with pytest.raises(EFLDError, match=rf"unknown {section} key\(s\): \['{next(iter(bad))}'\]; known: .*"):
             train(_cfg(data_root, tmp_path / section, epochs=1, val=None, **{section: bad}), progress=False)
