@@ -112,7 +112,9 @@ SHAPE_MODEL_FACES = 2000
 #: Weight of our own checkpoints' 68 points in the fit, at every |yaw|, added to the teacher's. On
 #: aflw2000-3d-val's 21 points (benchmarks/self_teacher.py, results/self_teacher_v0.7.0.json), with
 #: v0.7.0's distillation teacher as the models: labels' mean of bins 5.08 -> 4.87 at 0.03 (60-90:
-#: 6.51 -> 6.14), 4.95 at 0.1, 5.17 at 0.3; chosen among these few settings.
+#: 6.51 -> 6.14), 4.95 at 0.1, 5.17 at 0.3; chosen among these few settings. On the pool they were
+#: trained on, the models partly repeat its labels, and stage 4 on labels made this way was no better
+#: (benchmarks/README.md, "Our own models in the labeller"); models that never saw the faces may be.
 MODELS_WEIGHT = 0.03
 #: The models see each face through its rigid label's box, then through the box of their own answer.
 MODEL_PASSES = 2
