@@ -121,14 +121,24 @@ def test_shape_model_fit_recovers_expression_and_pose_from_the_visible_human_poi
     assert 0.5 < np.abs(pulled.points68 - truth68).mean() < 6.0
 
 
-def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
-    from efld_export.data.record import Record
-    from efld_export.label import label_records, teacher_weight
+class MeshTeacher:
+    """A perfect 3D teacher: each face's true 68 points with depth, the face known by its pixel value."""
 
-    assert teacher_weight(10) == 0.1 and teacher_weight(-50) == 0.033 and teacher_weight(80) == 0.0
+    def __init__(self, meshes: list[np.ndarray]):
+        self.meshes = meshes
+
+    def mesh68(self, faces):
+        return np.stack([self.meshes[int(image[0, 0, 0])] for image, _ in faces])
+
+
+def _open_mouth_faces(n: int = 30):
+    """n faces with open mouths, 25 near-frontal then turned ones: records with their 21 points,
+    the true 68 points, and a perfect teacher of them."""
+    from efld_export.data.record import Record
+
     rng = np.random.default_rng(3)
     records, truths, meshes = [], [], []
-    for i in range(30):
+    for i in range(n):
         yaw = float(rng.uniform(-80, 80)) if i >= 25 else float(rng.uniform(-25, 25))
         shape = face_3d() + rng.normal(0, 30) * _mouth_open()
         img = np.full((300, 300, 3), i, np.uint8)  # the teacher knows the face by its pixel value
@@ -140,27 +150,32 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
         records.append(Record(None, np.full((68, 2), np.nan),
                               extra={"image": img, "points21": aflw21_from_68(pts), "yaw_deg": yaw}))
         truths.append(pts)
+    return records, truths, MeshTeacher(meshes)
 
-    class MeshTeacher:
-        """A perfect 3D teacher: each face's true 68 points with depth."""
 
-        def mesh68(self, faces):
-            return np.stack([meshes[int(image[0, 0, 0])] for image, _ in faces])
+def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
+    from efld_export.label import label_records, teacher_weight
 
+    assert teacher_weight(10) == 0.1 and teacher_weight(-50) == 0.033 and teacher_weight(80) == 0.0
+    records, truths, teacher = _open_mouth_faces()
     rigid, _ = label_records(records, face_3d(), progress=False, focal=1.0)  # the pictures' camera
     rigid_err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(rigid, truths)])
-    fitted, report = label_records(records, face_3d(), progress=False, teacher=MeshTeacher(), focal=1.0)
+    fitted, report = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0)
     assert "3D shape model" in report["method"] and len(fitted) == 30
     err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(fitted, truths)])
     assert err < 0.5 * rigid_err
     assert all(lab.pose[0] == rec.extra["yaw_deg"] for rec, lab in fitted)
 
-    from efld_export.errors import EFLDError
 
-    # Our own models as a second teacher, at every yaw: models that answer 6 px off pull every label
-    # towards them, the turned faces' too. They see the rigid label's box, then their first answer's.
+def test_our_own_models_join_the_labellers_fit_at_every_yaw():
+    """Models that answer 6 px off pull every label towards them, the turned faces' too (where
+    MediaPipe has no weight); they see the rigid label's box, then the box of their first answer."""
     from efld_export.crop import box_from_points
+    from efld_export.errors import EFLDError
+    from efld_export.label import label_records
     from efld_export.runtime import Prediction
+
+    records, truths, teacher = _open_mouth_faces()
 
     class ShiftedModel:
         """The true points + 6 px; records the boxes it was given."""
@@ -172,8 +187,9 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
             self.boxes.append([b for _, b in faces])
             return [Prediction(truths[int(image[0, 0, 0])] + 6.0, None) for image, _ in faces]
 
+    fitted, _ = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0)
     model = ShiftedModel()
-    pulled, report = label_records(records, face_3d(), progress=False, teacher=MeshTeacher(), focal=1.0,
+    pulled, report = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0,
                                    models=model, models_weight=1.0)
     assert "our own models" in report["method"] and len(model.boxes) == 2  # two passes
     assert np.allclose(model.boxes[1][0], box_from_points(truths[0] + 6.0))
