@@ -108,7 +108,8 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
                    "generic mean face's frame.")
 @click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Our own checkpoint as a second teacher in the fit (repeatable: averaged, each flip-tested); "
-                   "needs --teacher mediapipe.")
+                   "needs --teacher mediapipe. Best with models that never trained on DATA: on faces they "
+                   "learnt, they repeat their old labels (benchmarks/README.md).")
 @click.option("--model-weight", type=float,
               help="The models' weight in the fit at every yaw. [default: MODELS_WEIGHT in efld_export/label.py]")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
@@ -129,6 +130,8 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     from .label import LABEL_FOCAL, MODELS_WEIGHT, label_records, load_label_models, make_teacher
     from .pose import load_mean_face
 
+    if models and teacher == "none":
+        raise click.UsageError("--model joins the 3D teacher's fit: it needs --teacher mediapipe")
     root = Path(data_root) if data_root else default_root()
     path = data_dir if data_dir.exists() else root / data_dir
     records = [r for r in load_records(path, skip_bad=skip_bad) if "points21" in r.extra]

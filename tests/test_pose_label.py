@@ -233,6 +233,11 @@ def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
         assert np.abs(r.points - truths[r.image_path.name]).max() < 1.0
         assert r.pose[0] == pytest.approx(float({"f0.png": 0, "f1.png": 30, "f2.png": -60}[r.image_path.name]))
     assert "rigid" in (out / "report.json").read_text() and '"focal_x_width": 1.0' in (out / "report.json").read_text()
+    # our own models join the 3D teacher's fit: without it they are refused before anything is loaded
+    (tmp_path / "m.pt").write_bytes(b"")
+    res = CliRunner().invoke(cli, ["label", str(src), "--out", str(tmp_path / "y"), "--teacher", "none",
+                                   "--model", str(tmp_path / "m.pt"), "--data-root", str(root)])
+    assert res.exit_code == 2 and "needs --teacher mediapipe" in res.output
     # a dataset without 21-point faces is refused with one line
     res = CliRunner().invoke(cli, ["label", str(out), "--out", str(tmp_path / "x"), "--data-root", str(root)])
     assert res.exit_code != 0 and "no faces with 21 human points" in str(res.exception)
