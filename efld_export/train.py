@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -72,7 +72,9 @@ class TrainConfig:
     label_teacher: str | None = None
     #: Our own checkpoints as a second labelling teacher (label.py's load_label_models: averaged, each
     #: flip-tested), their points in the fit at label_models_weight at every yaw; needs label_teacher.
-    label_models: list[str] | None = None
+    #: A list serves every 21-point training set; a mapping {train entry: checkpoints} gives each its
+    #: own (cross-fitting: each fold labelled by models that never trained on it).
+    label_models: list[str] | dict[str, list[str]] | None = None
     label_models_weight: float = MODELS_WEIGHT
     #: Targets of the 21-point faces at the 16 points that have a single 68-point counterpart:
     #: "fit" (the labeller's projection everywhere) or "human" (the visible human points themselves,
@@ -138,6 +140,19 @@ def _resolve_spec(spec: str, root: Path) -> str:
     return f"{path}:{split}" if split else str(path)
 
 
+def _label_models_of(cfg: TrainConfig) -> Callable[[str], LandmarkModel | None]:
+    """train entry -> its labelling models (label_models), every checkpoint loaded now: a bad one fails early."""
+    spec_models = cfg.label_models
+    if not isinstance(spec_models, dict):
+        models = load_label_models(spec_models) if spec_models else None
+        return lambda spec: models
+    unknown = sorted(set(spec_models) - set(cfg.train))
+    if unknown:
+        raise EFLDError(f"label_models names {unknown}, not in train: {cfg.train}")
+    loaded = {spec: load_label_models(paths) for spec, paths in spec_models.items() if paths}
+    return loaded.get
+
+
 def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str, Any]]:
     """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
     root = cfg.root
@@ -149,7 +164,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     mean_face = load_mean_face(_resolve_spec(cfg.mean_face, root))
     records: list[Record] = []
     info: dict[str, Any] = {"sources": {}}
-    label_models = load_label_models(cfg.label_models) if cfg.label_models else None
+    models_of = _label_models_of(cfg)
     for spec in cfg.train:
         recs = load_records(_resolve_spec(spec, root), skip_bad=cfg.skip_bad, progress=False)
         sparse = [r for r in recs if "points21" in r.extra]
@@ -158,7 +173,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
                                          teacher=make_teacher(cfg.label_teacher), seed=cfg.seed,
                                          focal=cfg.label_focal, pose_labels=cfg.pose_labels,
-                                         models=label_models, models_weight=cfg.label_models_weight)
+                                         models=models_of(spec), models_weight=cfg.label_models_weight)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 if cfg.label_human_points == "human":

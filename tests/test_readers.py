@@ -128,3 +128,16 @@ def test_pts_header_mismatch(tmp_path):
     (tmp_path / "a.pts").write_text("version: 1\nn_points: 3\n{\n1 2\n3 4\n}\n")
     with pytest.raises(DataError, match="n_points 3 but 2"):
         read_pts(tmp_path / "a.pts")
+
+
+def test_folds_split_a_dataset_into_disjoint_parts_that_cover_it(csv_dataset):
+    """'folder:foldIofK' (cross-fitting): K disjoint parts by a stable hash of the file name, together all."""
+    from efld_export.data import parse_spec
+
+    assert parse_spec(f"{csv_dataset}:fold1of3") == (csv_dataset, "fold1of3")
+    every = {r.image_path.name for r in load_records(csv_dataset, progress=False)}
+    folds = [{r.image_path.name for r in load_records(f"{csv_dataset}:fold{i}of3", progress=False)} for i in range(3)]
+    assert all(folds) and set().union(*folds) == every and sum(map(len, folds)) == len(every)
+    assert folds[0] == {r.image_path.name for r in load_records(f"{csv_dataset}:fold0of3", progress=False)}
+    with pytest.raises(DataError, match="need 0 <= I < K"):
+        load_records(f"{csv_dataset}:fold3of3", progress=False)

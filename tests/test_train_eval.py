@@ -265,6 +265,9 @@ def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_pa
         TrainConfig.from_file(None, {"ema_decy": 0.9})
     with pytest.raises(EFLDError, match="set label_teacher"):  # before any data or model is read
         prepare_samples(TrainConfig(label_models=["missing.pt"], data_root=str(tmp_path / "nowhere")))
+    with pytest.raises(EFLDError, match=r"label_models names \['aflw:fold2of2'\], not in train"):
+        prepare_samples(_cfg(data_root, tmp_path / "folds", label_teacher="mediapipe",
+                             label_models={"aflw:fold2of2": ["x.pt"]}))
     for section, bad in [("loss", {"knd": "wing"}), ("augment", {"flip": 0.5})]:
         with pytest.raises(EFLDError, match=rf"unknown {section} key\(s\): \['{next(iter(bad))}'\]; known: .*"):
             train(_cfg(data_root, tmp_path / section, epochs=1, val=None, **{section: bad}), progress=False)

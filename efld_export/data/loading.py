@@ -1,7 +1,9 @@
 """Whole-dataset loading: validate every record, report every bad one, never drop silently."""
 from __future__ import annotations
 
+import re
 import sys
+import zlib
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,13 +23,26 @@ def data_root() -> Path:
     return Path(os.environ.get("EFLD_DATA", DEFAULT_DATA_ROOT))
 
 
+#: 'folder:foldIofK': the records of fold I of K (0 <= I < K), by a stable hash of the image file name,
+#: for cross-fitting (a model labels only faces it never trained on: benchmarks/kfold_*.yaml).
+FOLD = re.compile(r"fold(\d+)of(\d+)")
+
+
 def parse_spec(spec: str | Path) -> tuple[Path, str | None]:
-    """'folder:split' -> (folder, split); a plain path has no split."""
+    """'folder:split' -> (folder, split); split is train, test or foldIofK; a plain path has none."""
     s = str(spec)
     head, sep, tail = s.rpartition(":")
-    if sep and tail in ("train", "test") and head:
+    if sep and head and (tail in ("train", "test") or FOLD.fullmatch(tail)):
         return Path(head), tail
     return Path(s), None
+
+
+def in_fold(name: str, split: str) -> bool:
+    """Whether the image file `name` belongs to fold `split` ('foldIofK'); the same on every machine."""
+    i, k = map(int, FOLD.fullmatch(split).groups())
+    if not 0 <= i < k:
+        raise DataError(f"fold {split}: need 0 <= I < K")
+    return zlib.crc32(Path(name).name.encode()) % k == i
 
 
 def load_records(spec: str | Path, split: str | None = None, skip_bad: bool = False,
@@ -43,7 +58,10 @@ def load_records(spec: str | Path, split: str | None = None, skip_bad: bool = Fa
     split = split or spec_split
     records: list[Record] = []
     errors: list[str] = []
-    items = iter_records(path, split=split)
+    fold = split if split and FOLD.fullmatch(split) else None
+    items = iter_records(path, split=None if fold else split)
+    if fold:
+        items = (it for it in items if isinstance(it, DataError) or in_fold(str(it.image_path), fold))
     for item in tqdm(items, desc=f"reading {path.name}", unit="img", disable=not progress, leave=False):
         if isinstance(item, DataError):
             errors.append(str(item))
