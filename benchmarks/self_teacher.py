@@ -3,7 +3,7 @@
 The labeller (label.py) fits a 3D shape model to each face's visible human points and, weighted by
 |yaw|, MediaPipe's 68 points; on profiles MediaPipe gets no weight and the 21 human points alone
 shape the jaw. Here a checkpoint ensemble (by default v0.7.0's distillation teacher: the wide
-candidate + v0.6.0, each flip-tested, built by distill.load_teacher) is a second teacher in the same
+candidate + v0.6.0, each flip-tested, built by distill.teacher_model) is a second teacher in the same
 fit, at a few weights. Least squares with two teachers at weights a and b on the same points equals
 one teacher at weight a + b placed at their weighted mean, so the fit itself is unchanged.
 
@@ -33,8 +33,9 @@ from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv
 from efld_export.data.record import Record
 from efld_export.files import write_text
-from efld_export.label import (LABEL_FOCAL, fit_shape_model, label_records, load_label_models, model_points,
-                                pool_shape_model, teacher_meshes, teacher_weight)
+from efld_export.distill import teacher_model
+from efld_export.label import (LABEL_FOCAL, fit_shape_model, fit_with_teachers, label_records, model_points,
+                                pool_shape_model, rigid_faces, teacher_meshes, teacher_weight)
 from efld_export.metrics import nme_bbox, nme_bbox_by_region, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
@@ -61,7 +62,7 @@ def main() -> None:
     root = data_root()
     mean_face = load_mean_face(root / "mean_face_68_3d.csv")
     mediapipe = MediaPipePeer()
-    ours = load_label_models(args.teachers)
+    ours = teacher_model(args.teachers)
     pool = load_records(root / "aflw-21pt-crops", progress=False)
     shape_model, pool_kept = pool_shape_model(pool, mean_face, mediapipe)
 
@@ -79,8 +80,10 @@ def main() -> None:
     ref = np.stack([truth[n] for n in names])
     yaw = np.array([abs(gt[n].pose[0]) for n in names])
     mp = teacher_meshes(rigid, mediapipe)[..., :2]
-    faces = [(rec.extra["image"], box_from_points(lab.points)) for rec, lab in rigid]
-    own = {p: model_points(ours, faces, p) for p in range(1, args.passes + 1)}
+    faces, own = rigid_faces(rigid), {}
+    for p in range(1, args.passes + 1):  # pass p crops by the box of pass p - 1's answer
+        own[p] = model_points(ours, faces, 1)
+        faces = [(img, box_from_points(q)) for (img, _), q in zip(faces, own[p])]
     own_pts = own[args.passes]
     out: dict = {"command": "python " + " ".join(sys.argv), "teachers": args.teachers, "passes": args.passes,
                  "focal_x_width": LABEL_FOCAL, "n_kept_val_faces": len(rigid), "nme_bbox": {}}
@@ -96,10 +99,7 @@ def main() -> None:
         labels = []
         for i, (rec, _) in enumerate(rigid):
             wm, wo = weight_of(rec.extra["yaw_deg"])
-            teacher = (wm * mp[i] + wo * own_pts[i]) / max(wm + wo, 1e-12)
-            h, w = rec.extra["image"].shape[:2]
-            labels.append(shape_model.fit(rec.extra["points21"], w, h, teacher, wm + wo,
-                                          focal=LABEL_FOCAL * w).points68)
+            labels.append(fit_with_teachers(shape_model, rec, mp[i], wm, LABEL_FOCAL, own_pts[i], wo).points68)
         return np.stack(labels)
 
     for p, pts in own.items():
@@ -114,8 +114,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     sample = [pool_kept[i] for i in rng.choice(len(pool_kept), min(args.pool_check, len(pool_kept)), replace=False)]
     fit_shape_model(sample, teacher_meshes(sample, mediapipe), shape_model)
-    pool_own = model_points(ours, [(rec.extra["image"], box_from_points(lab.points)) for rec, lab in sample],
-                            args.passes)
+    pool_own = model_points(ours, rigid_faces(sample), args.passes)
     pool_yaw = np.array([abs(rec.extra["yaw_deg"]) for rec, _ in sample])
     pool_labels = np.stack([lab.points for _, lab in sample])
     out["memorisation"] = {"pool (trained on), models vs labels": binned(pool_own, pool_labels, pool_yaw),

@@ -1,5 +1,5 @@
 """Score distillation teachers on aflw2000-3d-val through the one evaluator (benchmarks/README.md,
-"Distillation"): each teacher is what `distill:` would build (distill.load_teacher), flip test included.
+"Distillation"): each teacher is what `distill:` would build (distill.teacher_model), flip test included.
 
     python benchmarks/teacher_eval.py --out benchmarks/results/teacher_eval.json
 """
@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 from efld_export.data import data_root, load_records
-from efld_export.distill import DistillConfig, load_teacher
+from efld_export.distill import teacher_model
 from efld_export.evaluate import evaluate
 from efld_export.files import write_text
-from efld_export.runtime import LandmarkModel, TorchBackend
 
 CANDIDATE, V060 = "models/candidates/efld-mnv3s-0.75/efld.pt", "models/efld-mnv3s-0.5/stage3/efld.pt"
 TEACHERS = {"candidate, flip test": [CANDIDATE], "candidate + v0.6.0, each flip-tested (v0.7.0's)": [CANDIDATE, V060]}
@@ -27,8 +26,7 @@ def main() -> None:
     records = load_records(str(data_root() / "aflw2000-3d-val"), progress=False)
     out = {"command": "python " + " ".join(sys.argv), "teachers": {}}
     for name, paths in TEACHERS.items():
-        report, _ = evaluate(LandmarkModel(TorchBackend(load_teacher(DistillConfig(teachers=paths)))), records,
-                             progress=False)
+        report, _ = evaluate(teacher_model(paths), records, progress=False)
         out["teachers"][name] = {"checkpoints": paths, "nme_bbox": report["nme_bbox"], "pose_mae": report["pose_mae"]}
         print(name, round(report["nme_bbox"]["mean_of_bins"], 3), round(report["pose_mae"]["mean"], 3))
     write_text(Path(args.out), json.dumps(out, indent=2))

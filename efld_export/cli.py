@@ -127,7 +127,8 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     from .data import data_root as default_root
     from .data import load_records
     from .data.writers import write_csv_dataset
-    from .label import LABEL_FOCAL, MODELS_WEIGHT, label_records, load_label_models, make_teacher
+    from .distill import teacher_model
+    from .label import LABEL_FOCAL, MODELS_WEIGHT, label_records, make_teacher
     from .pose import load_mean_face
 
     if models and teacher == "none":
@@ -140,7 +141,7 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     kept, report = label_records(records, load_mean_face(root / "mean_face_68_3d.csv"), max_fit_error,
                                  teacher=make_teacher(None if teacher == "none" else teacher), seed=seed,
                                  focal=LABEL_FOCAL if focal is None else focal, pose_labels=pose_labels,
-                                 models=load_label_models(list(models)) if models else None,
+                                 models=teacher_model(list(models)) if models else None,
                                  models_weight=MODELS_WEIGHT if model_weight is None else model_weight)
     for rec, lab in kept:
         rec.points, rec.pose = lab.points, lab.pose

@@ -9,12 +9,16 @@ points need no transform, and its flip-test average is taken inside the graph (m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from .checkpoint import load_model
 from .errors import EFLDError
+
+if TYPE_CHECKING:
+    from .runtime import LandmarkModel
 
 
 @dataclass
@@ -60,3 +64,11 @@ def load_teacher(cfg: DistillConfig) -> Teacher:
         model.flip_test = cfg.flip_test
         models.append(model)
     return Teacher(models).eval()
+
+
+def teacher_model(checkpoints: list[str], flip_test: bool = True) -> "LandmarkModel":
+    """The teacher of these checkpoints behind the runtime layer (whole images and boxes in, pixels
+    out): for scoring it (benchmarks/teacher_eval.py) and for labelling with it (label.py)."""
+    from .runtime import LandmarkModel, TorchBackend
+
+    return LandmarkModel(TorchBackend(load_teacher(DistillConfig(list(checkpoints), flip_test=flip_test))))

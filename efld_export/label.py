@@ -135,14 +135,6 @@ def teacher_weight(yaw_deg: float) -> float:
     return next(w for bound, w in TEACHER_WEIGHT if abs(yaw_deg) <= bound)
 
 
-def load_label_models(checkpoints: list[str]) -> "LandmarkModel":
-    """Checkpoints averaged, each flip-tested, as one model: distillation's teacher (distill.py)."""
-    from .distill import DistillConfig, load_teacher
-    from .runtime import LandmarkModel, TorchBackend
-
-    return LandmarkModel(TorchBackend(load_teacher(DistillConfig(teachers=list(checkpoints)))))
-
-
 def model_points(model: "LandmarkModel", faces: list[tuple[np.ndarray, np.ndarray]],
                  passes: int = MODEL_PASSES) -> np.ndarray:
     """(N, 68, 2) points of (image, box) faces; each pass after the first crops by the last answer's box."""
@@ -161,7 +153,7 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
     With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given;
-    models (load_label_models) add their points to the fit at models_weight."""
+    models (distill.teacher_model) add their points to the fit at models_weight."""
     check_pose_labels(pose_labels)
     if models is not None and teacher is None:
         raise EFLDError("labelling with our own models needs the 3D teacher too (label_teacher: mediapipe)")
@@ -181,7 +173,7 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     if teacher is not None and kept:
         meshes = teacher_meshes(kept, teacher, progress)
         model = shape_model or learn_shape_model(kept, meshes, mean_face, seed)
-        own = None if models is None else model_points(models, _rigid_faces(kept))
+        own = None if models is None else model_points(models, rigid_faces(kept))
         fit_shape_model(kept, meshes, model, progress, focal, own, models_weight)
         report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes behind "
                             f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
@@ -229,25 +221,26 @@ def _size(rec: Record) -> tuple[int, int]:
 def teacher_meshes(kept: list[tuple[Record, Label]], teacher: Teacher, progress: bool = False,
                    chunk: int = 256) -> np.ndarray:
     """(N, 68, 3) teacher points of each face, cropped around its rigid label."""
-    faces = _rigid_faces(kept)
+    faces = rigid_faces(kept)
     return np.concatenate([teacher.mesh68(faces[i:i + chunk])
                            for i in tqdm(range(0, len(kept), chunk), desc="teacher", unit="batch",
                                          disable=not progress)])
 
 
-def _rigid_faces(kept: list[tuple[Record, Label]]) -> list[tuple[np.ndarray, np.ndarray]]:
+def rigid_faces(kept: list[tuple[Record, Label]]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(image, box of the rigid label) of each face: what a teacher sees."""
     return [(rec.extra["image"], box_from_points(lab.points)) for rec, lab in kept]
 
 
-def _fit(model: "FaceModel3D", rec: Record, lab: Label, mesh: np.ndarray, focal: float,
-         own: np.ndarray | None = None, own_weight: float = 0.0) -> "FaceFit":
-    """The shape model's fit; with own points, the teacher and they join as one teacher at their
-    weighted mean (for least squares, two teachers at weights a and b equal one at a + b there)."""
+def fit_with_teachers(model: "FaceModel3D", rec: Record, mesh: np.ndarray, mesh_weight: float, focal: float,
+                      own: np.ndarray | None = None, own_weight: float = 0.0) -> "FaceFit":
+    """The shape model's fit to rec's human points, the teacher's 68 points (mesh) at mesh_weight and our
+    own models' (own) at own_weight. For least squares, two teachers at weights a and b on the same
+    points are one teacher at a + b placed at their weighted mean."""
     w, h = _size(rec)
-    wt, target = teacher_weight(_yaw(rec, lab)), mesh[:, :2]
+    target, wt = mesh[:, :2], mesh_weight
     if own is not None and own_weight > 0:
-        target = (wt * target + own_weight * own) / (wt + own_weight)
+        target = (mesh_weight * target + own_weight * own) / (mesh_weight + own_weight)
         wt += own_weight
     return model.fit(rec.extra["points21"], w, h, target, wt, focal=focal * w)
 
@@ -281,7 +274,8 @@ def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model:
     own: (N, 68, 2) points of our own models (model_points), joining the fit at own_weight."""
     for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
         rec, lab = kept[i]
-        f = _fit(model, rec, lab, meshes[i], focal, None if own is None else own[i], own_weight)
+        f = fit_with_teachers(model, rec, meshes[i], teacher_weight(_yaw(rec, lab)), focal,
+                              None if own is None else own[i], own_weight)
         visible = ~np.isnan(rec.extra["points21"]).any(1)
         size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
         lab.points = f.points68

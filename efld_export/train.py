@@ -30,11 +30,10 @@ from .config import from_mapping
 from .crop import INPUT_SIZE, box_from_points
 from .data import data_root, load_records, parse_spec
 from .data.record import Record
-from .distill import DistillConfig, load_teacher
+from .distill import DistillConfig, load_teacher, teacher_model
 from .errors import EFLDError
 from .evaluate import evaluate
-from .label import (LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, load_label_models, make_teacher,
-                    with_human_points)
+from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, pose_label, rotate_in_plane
@@ -70,7 +69,7 @@ class TrainConfig:
     #: 3D teacher for the 21-point faces' labels (label.py): None (rigid fit only) or "mediapipe"
     #: (its meshes give the 3D shape model fitted to the human points).
     label_teacher: str | None = None
-    #: Our own checkpoints as a second labelling teacher (label.py's load_label_models: averaged, each
+    #: Our own checkpoints as a second labelling teacher (distill.teacher_model: averaged, each
     #: flip-tested), their points in the fit at label_models_weight at every yaw; needs label_teacher.
     #: A list serves every 21-point training set; a mapping {train entry: checkpoints} gives each its
     #: own (cross-fitting: each fold labelled by models that never trained on it).
@@ -144,12 +143,12 @@ def _label_models_of(cfg: TrainConfig) -> Callable[[str], LandmarkModel | None]:
     """train entry -> its labelling models (label_models), every checkpoint loaded now: a bad one fails early."""
     spec_models = cfg.label_models
     if not isinstance(spec_models, dict):
-        models = load_label_models(spec_models) if spec_models else None
+        models = teacher_model(spec_models) if spec_models else None
         return lambda spec: models
     unknown = sorted(set(spec_models) - set(cfg.train))
     if unknown:
         raise EFLDError(f"label_models names {unknown}, not in train: {cfg.train}")
-    loaded = {spec: load_label_models(paths) for spec, paths in spec_models.items() if paths}
+    loaded = {spec: teacher_model(paths) for spec, paths in spec_models.items() if paths}
     return loaded.get
 
 
@@ -165,13 +164,15 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     records: list[Record] = []
     info: dict[str, Any] = {"sources": {}}
     models_of = _label_models_of(cfg)
+    label_teacher = None  # made at the first 21-point set, then shared by every one
     for spec in cfg.train:
         recs = load_records(_resolve_spec(spec, root), skip_bad=cfg.skip_bad, progress=False)
         sparse = [r for r in recs if "points21" in r.extra]
         dense = [r for r in recs if "points21" not in r.extra]
         if sparse:
+            label_teacher = label_teacher or make_teacher(cfg.label_teacher)
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
-                                         teacher=make_teacher(cfg.label_teacher), seed=cfg.seed,
+                                         teacher=label_teacher, seed=cfg.seed,
                                          focal=cfg.label_focal, pose_labels=cfg.pose_labels,
                                          models=models_of(spec), models_weight=cfg.label_models_weight)
             for rec, lab in kept:

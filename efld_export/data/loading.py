@@ -37,11 +37,19 @@ def parse_spec(spec: str | Path) -> tuple[Path, str | None]:
     return Path(s), None
 
 
-def in_fold(name: str, split: str) -> bool:
-    """Whether the image file `name` belongs to fold `split` ('foldIofK'); the same on every machine."""
-    i, k = map(int, FOLD.fullmatch(split).groups())
+def fold_of(split: str | None) -> tuple[int, int] | None:
+    """(I, K) of a 'foldIofK' split, checked; None for any other split."""
+    m = FOLD.fullmatch(split) if split else None
+    if m is None:
+        return None
+    i, k = map(int, m.groups())
     if not 0 <= i < k:
         raise DataError(f"fold {split}: need 0 <= I < K")
+    return i, k
+
+
+def in_fold(name: str, i: int, k: int) -> bool:
+    """Whether the image file `name` belongs to fold I of K: a hash of its file name, the same on every machine."""
     return zlib.crc32(Path(name).name.encode()) % k == i
 
 
@@ -58,10 +66,10 @@ def load_records(spec: str | Path, split: str | None = None, skip_bad: bool = Fa
     split = split or spec_split
     records: list[Record] = []
     errors: list[str] = []
-    fold = split if split and FOLD.fullmatch(split) else None
+    fold = fold_of(split)
     items = iter_records(path, split=None if fold else split)
     if fold:
-        items = (it for it in items if isinstance(it, DataError) or in_fold(str(it.image_path), fold))
+        items = (it for it in items if isinstance(it, DataError) or in_fold(str(it.image_path), *fold))
     for item in tqdm(items, desc=f"reading {path.name}", unit="img", disable=not progress, leave=False):
         if isinstance(item, DataError):
             errors.append(str(item))
