@@ -18,6 +18,12 @@ labels, so there they may repeat them rather than add evidence. Their NME agains
 seeded sample of pool faces is set beside their NME against the same labeller's labels on val.
 
     python benchmarks/self_teacher.py --out benchmarks/results/self_teacher_v0.7.0.json
+
+A cross-fitting teacher (benchmarks/kfold_teacher_0.yaml) trained on one half of the pool only; with
+--trained-fold the check also scores the pool faces it never saw:
+
+    python benchmarks/self_teacher.py --teachers runs/kfold_teacher_0/last.pt --trained-fold fold0of2 \
+        --weights 0.03 0.1 --out benchmarks/results/self_teacher_kfold0.json
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ import numpy as np
 
 from efld_export.crop import box_from_points, transform_points
 from efld_export.data import data_root, load_records
+from efld_export.data.loading import fold_of, in_fold
 from efld_export.data.readers import read_aflw21_csv
 from efld_export.data.record import Record
 from efld_export.files import write_text
@@ -58,7 +65,12 @@ def main() -> None:
                     help="the model teacher's weights in the fit (MediaPipe's, by |yaw|, is 0.1 / 0.033 / 0)")
     ap.add_argument("--passes", type=int, default=2)
     ap.add_argument("--pool-check", type=int, default=1000, help="pool faces for the memorisation check")
+    ap.add_argument("--trained-fold", help="the models trained on this fold of the pool only (e.g. fold0of2): "
+                    "the memorisation check then sets its faces beside the pool faces they never saw")
     args = ap.parse_args()
+    trained_fold = fold_of(args.trained_fold)
+    if args.trained_fold and trained_fold is None:
+        ap.error(f"--trained-fold {args.trained_fold}: expected foldIofK")
     root = data_root()
     mean_face = load_mean_face(root / "mean_face_68_3d.csv")
     mediapipe = MediaPipePeer()
@@ -117,8 +129,12 @@ def main() -> None:
     pool_own = model_points(ours, rigid_faces(sample), args.passes)
     pool_yaw = np.array([abs(rec.extra["yaw_deg"]) for rec, _ in sample])
     pool_labels = np.stack([lab.points for _, lab in sample])
-    out["memorisation"] = {"pool (trained on), models vs labels": binned(pool_own, pool_labels, pool_yaw),
-                           "val (never seen), models vs labels": binned(own_pts, labeller, yaw)}
+    seen = np.array([trained_fold is None or in_fold(rec.image_path.name, *trained_fold) for rec, _ in sample])
+    out["memorisation"] = {"pool (trained on), models vs labels": binned(pool_own[seen], pool_labels[seen], pool_yaw[seen])}
+    if not seen.all():
+        out["memorisation"]["pool (never seen), models vs labels"] = binned(pool_own[~seen], pool_labels[~seen],
+                                                                            pool_yaw[~seen])
+    out["memorisation"]["val (never seen), models vs labels"] = binned(own_pts, labeller, yaw)
     print("memorisation", out["memorisation"], flush=True)
     write_text(args.out, json.dumps(out, indent=2) + "\n")
 
