@@ -237,6 +237,20 @@ def export_cmd(calib: str | None, **kw) -> None:
     export(opts, say=click.echo)
 
 
+@cli.command("average")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def average_cmd(out: Path, checkpoints: tuple[Path, ...]) -> None:
+    """Average the weights of CHECKPOINTS (two or more, one architecture) into OUT (a "model soup").
+
+    Meant for runs fine-tuned from the same weights: their mean is often more accurate than each, at
+    no cost at inference. Evaluate OUT (`efld eval`) before using it; OUT records each source's sha256.
+    """
+    from .average import average
+
+    click.echo(str(average(out, checkpoints)))
+
+
 @cli.command("release")
 @click.argument("export_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=MODEL_NAME, show_default=True, help="Model name (the release folder's prefix).")

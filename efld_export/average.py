@@ -1,0 +1,45 @@
+"""Weight averaging ("model soup", Wortsman et al. 2022; timm's avg_checkpoints.py): runs fine-tuned
+from one set of weights stay in one basin, and the mean of their weights is often more accurate than
+any of them at no cost at inference. Only checkpoints of the same architecture can be averaged."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import EFLDError
+from .release import sha256
+
+
+def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
+    """A checkpoint whose floating-point tensors (weights and BatchNorm statistics) are the mean of
+    those of `paths`; integer buffers (BatchNorm's batch counters) come from the first. Each source is
+    recorded with its sha256 and training config, so the average can be rebuilt and checked."""
+    if len(paths) < 2:
+        raise EFLDError("averaging needs at least two checkpoints")
+    states = [load_checkpoint(p) for p in paths]
+    first = states[0]
+    for p, s in zip(paths[1:], states[1:]):
+        if s["model_args"] != first["model_args"]:
+            raise EFLDError(f"{p}: model {s['model_args']} differs from {paths[0]}'s {first['model_args']}")
+        if s["model"].keys() != first["model"].keys():
+            raise EFLDError(f"{p}: its tensors differ from {paths[0]}'s")
+    model = {}
+    for k, v in first["model"].items():
+        if v.is_floating_point():
+            model[k] = (sum(s["model"][k].double() for s in states) / len(states)).to(v.dtype)
+        else:
+            model[k] = v.clone()
+    sources = [{"path": str(p), "sha256": sha256(Path(p)), "config": s.get("config")} for p, s in zip(paths, states)]
+    return {"model": model, "model_args": dict(first["model_args"]), "averaged_from": sources}
+
+
+def average(out: Path | str, paths: Sequence[Path | str]) -> Path:
+    """Average `paths` into the checkpoint `out` (written atomically); returns `out`."""
+    out = Path(out)
+    if any(Path(p).resolve() == out.resolve() for p in paths):
+        raise EFLDError(f"{out}: the output would overwrite one of the checkpoints averaged")
+    save_checkpoint(out, average_checkpoints(paths))
+    return out
