@@ -37,7 +37,8 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle/zip errors of many kinds
-        raise EFLDError(f"{path}: not a readable EFLD checkpoint ({type(e).__name__}: {e})") from None
+        first = (str(e).strip().splitlines() or [""])[0].split(". ")[0]  # torch's own advice runs to 8 lines
+        raise EFLDError(f"{path}: not a readable EFLD checkpoint ({type(e).__name__}: {first})") from None
     if not isinstance(state, dict) or "model" not in state or "model_args" not in state:
         raise EFLDError(f"{path}: not an EFLD checkpoint (needs 'model' and 'model_args')")
     return state

@@ -211,6 +211,7 @@ def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     r = subprocess.run([sys.executable, "-m", "efld_export.cli", "eval", str(bad), str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "not a readable EFLD checkpoint" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # torch's multi-line advice is cut to its first sentence
     r = subprocess.run([sys.executable, "-m", "efld_export.cli", "train", str(tmp_path / "nope.yaml")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "config file not found" in r.stderr
