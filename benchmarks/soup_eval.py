@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
+from efld_export.checkpoint import load_checkpoint
 from efld_export.data import data_root, load_records
+from efld_export.errors import EFLDError
 from efld_export.evaluate import evaluate
 from efld_export.files import write_text
 from efld_export.runtime import LandmarkModel
@@ -27,7 +27,9 @@ def main() -> None:
     ap.add_argument("--soup", type=Path, required=True, help="a checkpoint written by `efld average`")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    sources = torch.load(args.soup, map_location="cpu", weights_only=True)["averaged_from"]
+    sources = load_checkpoint(args.soup).get("averaged_from")
+    if not sources:
+        raise EFLDError(f"{args.soup}: not written by `efld average` (no averaged_from)")
     models = {s["path"]: Path(s["path"]) for s in sources} | {"average": args.soup}
     root = data_root()
     out: dict = {"command": "python " + " ".join(sys.argv), "sources": sources, "sets": {}}
