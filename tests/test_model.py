@@ -45,6 +45,16 @@ def test_pose_head_from_landmarks_reads_the_predicted_points():
         create_model(pose_from="pixels")
 
 
+def test_pose_head_from_fused_reads_what_the_landmark_layer_reads():
+    m = create_model(width=0.35, pose_from="fused").eval()
+    seen = []
+    m.landmarks.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
+    lm, pose = m(torch.rand(2, 3, 112, 112))
+    (fused,) = seen
+    assert fused.shape == (2, m.landmarks.in_features) and m.pose[0].in_features == m.landmarks.in_features
+    assert torch.allclose(pose, m.pose(fused)) and torch.allclose(lm, m.landmarks(fused))
+
+
 def test_folding_a_dead_squeeze_keeps_the_output_and_gives_its_tensor_a_range():
     from efld_export.export.fold import fold_dead_squeezes
     from efld_export.models.mobilenetv3 import SqueezeExcite

@@ -8,7 +8,10 @@ auxiliary task and kept in exported models, since users want head pose.
 The pose head reads either the stride-16 features, average-pooled (`pose_from="features"`, v0.2.0
 and earlier), or the predicted landmarks (`pose_from="landmarks"`): pooling throws away the layout
 that roll and yaw are read from, while the 136 coordinates carry it (an MLP fitted to the frozen
-v0.2.0 net's outputs: val pose MAE 6.72 from its landmarks against 7.05 from its features).
+v0.2.0 net's outputs: val pose MAE 6.72 from its landmarks against 7.05 from its features), or the
+fused vector the landmark layer reads (`pose_from="fused"`): the landmarks are a linear function of
+it, so it holds all they say about pose plus the appearance they drop (nostrils, chin, forehead),
+which the depth-blind 2D points cannot give for pitch.
 
 Flip test (`flip_test=True`, in eval mode only): the face and its mirror image go through the network
 as one batch of two, and the mirror's landmarks (through the 68-point flip permutation) and pose (yaw
@@ -47,8 +50,12 @@ class EFLDNet(nn.Module):
             self.pose = nn.Sequential(nn.Linear(NUM_POINTS * 2, 2 * pose_hidden), activation(act),
                                       nn.Linear(2 * pose_hidden, pose_hidden), activation(act),
                                       nn.Linear(pose_hidden, 3))
+        elif pose_from == "fused":
+            self.pose = nn.Sequential(nn.Linear(c1 + c2 + s3_channels, 2 * pose_hidden), activation(act),
+                                      nn.Linear(2 * pose_hidden, pose_hidden), activation(act),
+                                      nn.Linear(pose_hidden, 3))
         else:
-            raise ValueError(f"pose_from must be 'features' or 'landmarks', got {pose_from!r}")
+            raise ValueError(f"pose_from must be 'features', 'landmarks' or 'fused', got {pose_from!r}")
         self.pose_from = pose_from
         self.flip_test = flip_test
         # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
@@ -76,5 +83,6 @@ class EFLDNet(nn.Module):
         s1 = f1.mean((2, 3))
         s2 = f2.mean((2, 3))
         s3 = self.s3(f3).flatten(1)
-        points = self.landmarks(torch.cat([s1, s2, s3], 1))
-        return points, self.pose(points if self.pose_from == "landmarks" else f2)
+        fused = torch.cat([s1, s2, s3], 1)
+        points = self.landmarks(fused)
+        return points, self.pose({"landmarks": points, "fused": fused, "features": f2}[self.pose_from])
