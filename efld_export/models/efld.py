@@ -10,8 +10,8 @@ and earlier), or the predicted landmarks (`pose_from="landmarks"`): pooling thro
 that roll and yaw are read from, while the 136 coordinates carry it (an MLP fitted to the frozen
 v0.2.0 net's outputs: val pose MAE 6.72 from its landmarks against 7.05 from its features), or the
 fused vector the landmark layer reads (`pose_from="fused"`): the landmarks are a linear function of
-it, so it holds all they say about pose plus the appearance they drop (nostrils, chin, forehead),
-which the depth-blind 2D points cannot give for pitch.
+it, so it holds all they say about pose, and perhaps appearance they drop. Retrained on v0.8.0's frozen
+net it did worse than the landmark-reading head (pose MAE 5.67 against 5.43; benchmarks/pose_fused.yaml).
 
 Flip test (`flip_test=True`, in eval mode only): the face and its mirror image go through the network
 as one batch of two, and the mirror's landmarks (through the 68-point flip permutation) and pose (yaw
@@ -46,12 +46,9 @@ class EFLDNet(nn.Module):
             self.pose = nn.Sequential(ConvBNAct(c2, pose_hidden, 1, 1, act=act), nn.AdaptiveAvgPool2d(1),
                                       nn.Flatten(), nn.Linear(pose_hidden, pose_hidden), activation(act),
                                       nn.Linear(pose_hidden, 3))
-        elif pose_from == "landmarks":
-            self.pose = nn.Sequential(nn.Linear(NUM_POINTS * 2, 2 * pose_hidden), activation(act),
-                                      nn.Linear(2 * pose_hidden, pose_hidden), activation(act),
-                                      nn.Linear(pose_hidden, 3))
-        elif pose_from == "fused":
-            self.pose = nn.Sequential(nn.Linear(c1 + c2 + s3_channels, 2 * pose_hidden), activation(act),
+        elif pose_from in ("landmarks", "fused"):
+            width = NUM_POINTS * 2 if pose_from == "landmarks" else c1 + c2 + s3_channels
+            self.pose = nn.Sequential(nn.Linear(width, 2 * pose_hidden), activation(act),
                                       nn.Linear(2 * pose_hidden, pose_hidden), activation(act),
                                       nn.Linear(pose_hidden, 3))
         else:
