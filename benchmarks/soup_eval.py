@@ -30,14 +30,15 @@ def main() -> None:
     sources = load_checkpoint(args.soup).get("averaged_from")
     if not sources:
         raise EFLDError(f"{args.soup}: not written by `efld average` (no averaged_from)")
-    models = {s["path"]: Path(s["path"]) for s in sources} | {"average": args.soup}
+    paths = {s["path"]: Path(s["path"]) for s in sources} | {"average": args.soup}
+    models = {name: LandmarkModel.from_artifact(path) for name, path in paths.items()}  # loaded once, used per set
     root = data_root()
     out: dict = {"command": "python " + " ".join(sys.argv), "sources": sources, "sets": {}}
     for spec in SETS:
         records = load_records(str(root / spec), progress=False)
         out["sets"][spec] = {}
-        for name, path in models.items():
-            report, _ = evaluate(LandmarkModel.from_artifact(path), records, progress=False)
+        for name, model in models.items():
+            report, _ = evaluate(model, records, progress=False)
             keep = {k: report[k] for k in ("n_images", "nme_bbox", "nme_interocular", "pose_mae") if k in report}
             out["sets"][spec][name] = keep
             print(spec, name, round(report["nme_bbox"]["mean_of_bins" if "mean_of_bins" in report["nme_bbox"]
