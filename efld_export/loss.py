@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .metrics import YAW_BINS
+
 #: Attribute classes and their rules on (yaw, pitch, roll) in degrees and visibility.
 CLASSES: tuple[str, ...] = ("regular", "large_yaw", "large_pitch", "large_roll", "occluded")
 LARGE_YAW_DEG, LARGE_PITCH_DEG, LARGE_ROLL_DEG = 45.0, 25.0, 25.0
@@ -49,6 +51,25 @@ def class_weights(attrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def sample_weights(attrs: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Per-sample weight: the sum of the class weights of the classes it belongs to."""
     return (attrs * w).sum(1)
+
+
+def yaw_bin_weights(yaw_deg: np.ndarray, power: float) -> tuple[np.ndarray, dict[str, float]]:
+    """Per-sample factor (1 / frequency of its |yaw| bin) ** power, mean 1; and the factor per bin.
+
+    The protocol averages NME over the |yaw| bins of metrics.YAW_BINS, so a profile counts about four
+    times a frontal face there; the rare-sample classes do not see it, since most profiles are also
+    "occluded", the commonest class. power 1 gives each bin the same total weight; 0 changes nothing.
+    Faces without a yaw keep factor 1 before the normalisation.
+    """
+    yaw = np.abs(np.asarray(yaw_deg, dtype=np.float64))
+    factor, per_bin = np.ones(len(yaw)), {}
+    for name, lo, hi in YAW_BINS:
+        inside = (yaw > lo) & (yaw <= hi)
+        if inside.any():
+            factor[inside] = (inside.mean()) ** -power
+            per_bin[name] = float(factor[inside][0])
+    scale = factor.mean()
+    return factor / scale, {k: v / scale for k, v in per_bin.items()}
 
 
 @dataclass

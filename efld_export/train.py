@@ -34,7 +34,7 @@ from .distill import DistillConfig, load_teacher, teacher_model
 from .errors import EFLDError
 from .evaluate import evaluate
 from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
-from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights
+from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, pose_label, rotate_in_plane
 from .runtime import LandmarkModel, TorchBackend
@@ -86,6 +86,9 @@ class TrainConfig:
     #: labeller's offset; "3dmm" (v0.5.0), without it; or "mean_face" (up to v0.4.0: the 21-point
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
     pose_labels: str = "3dmm_calibrated"
+    #: Exponent of the |yaw|-bin weighting (loss.yaw_bin_weights) on top of the rare-sample weights:
+    #: 0 none (up to v0.8.0), 1 every bin of the protocol's mean the same total weight.
+    yaw_balance: float = 0.0
     #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
     #: and kept in eval mode, so its batch-norm statistics do not move either. None: the whole model.
     trainable: list[str] | None = None
@@ -197,6 +200,9 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     attrs = np.stack([attributes(r.pose, bool(r.extra.get("occluded", False))) for r in records])
     w_c, freq = class_weights(attrs)
     weights = sample_weights(attrs, w_c)
+    if cfg.yaw_balance:
+        factor, info["yaw_bin_weight"] = yaw_bin_weights(np.array([r.pose[0] for r in records]), cfg.yaw_balance)
+        weights = weights * factor / (weights * factor).mean()
     info["class_frequency"] = dict(zip(CLASSES, map(float, freq)))
     info["class_weight"] = dict(zip(CLASSES, map(float, w_c)))
     info["n_samples"] = len(records)

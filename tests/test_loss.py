@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from efld_export.loss import (CLASSES, LossConfig, angle_term, attributes, class_weights, efld_loss,
-                              landmark_distance, sample_weights)
+                              landmark_distance, sample_weights, yaw_bin_weights)
 
 
 def test_a_sample_with_no_attribute_still_has_a_nonzero_weight():
@@ -30,6 +30,19 @@ def test_weights_come_from_whole_set_frequencies_not_the_batch():
     # a batch of only frontal faces keeps the set's weights (no renormalisation per batch)
     batch = attrs[poses[:, 0] == 0][:8]
     assert np.allclose(sample_weights(batch, w_c), w_c[0])
+
+
+def test_yaw_balance_gives_each_protocol_bin_the_same_total_weight():
+    yaw = np.r_[np.zeros(60), np.full(25, -45.0), np.full(15, 80.0)]  # sign does not matter: |yaw| bins
+    factor, per_bin = yaw_bin_weights(yaw, 1.0)
+    assert factor.mean() == pytest.approx(1.0)
+    totals = [factor[np.abs(yaw) == v].sum() for v in (0, 45, 80)]
+    assert totals == pytest.approx([100 / 3] * 3)
+    assert per_bin["yaw_60_90"] / per_bin["yaw_0_30"] == pytest.approx(60 / 15)
+    # 30 degrees belongs to the first bin, as in the protocol's binning
+    assert yaw_bin_weights(np.array([30.0, 0.0, 50.0]), 1.0)[0][:2].tolist() == pytest.approx([0.75, 0.75])
+    none, _ = yaw_bin_weights(yaw, 0.0)
+    assert np.allclose(none, 1.0)
 
 
 def test_angles_are_radians_inside_cos():

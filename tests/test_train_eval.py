@@ -11,6 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from efld_export.checkpoint import load_checkpoint, load_model
+from efld_export.metrics import YAW_BINS
 from efld_export.cli import cli
 from efld_export.train import LandmarkDataset, prepare_samples, train
 from efld_export.augment import AugmentConfig
@@ -155,6 +156,22 @@ def test_dataset_gives_radians_and_flips_pose(data_root):
     flip = AugmentConfig(rotate_p=0, scale=0, shift=0, flip_p=1, occlude_p=0, colour_p=0, gray_p=0, blur_p=0)
     flipped = LandmarkDataset(samples, flip, 0)[0]
     assert np.allclose(flipped[3].numpy(), np.radians(s.pose * [-1, 1, -1]), atol=1e-6)
+
+
+def test_yaw_balance_reweights_the_samples_by_their_yaw_bin(data_root):
+    plain, info = prepare_samples(_cfg(data_root, Path("unused")))
+    balanced, binfo = prepare_samples(_cfg(data_root, Path("unused"), yaw_balance=1.0))
+    assert "yaw_bin_weight" not in info and len(binfo["yaw_bin_weight"]) >= 2
+    assert np.mean([b.weight for b in balanced]) == pytest.approx(1.0)
+    ratio = np.array([b.weight / p.weight for p, b in zip(plain, balanced)])
+    yaw = np.abs([p.pose[0] for p in plain])
+    per_bin = []  # within a bin one factor; across bins the factors of loss.yaw_bin_weights
+    for name, lo, hi in YAW_BINS:
+        inside = (yaw > lo) & (yaw <= hi)
+        if inside.any():
+            assert np.allclose(ratio[inside], ratio[inside][0])
+            per_bin.append(ratio[inside][0] / binfo["yaw_bin_weight"][name])
+    assert np.allclose(per_bin, per_bin[0])
 
 
 def test_torchrun_ddp_two_cpu_processes_with_the_method_recipe(data_root, tmp_path):
