@@ -1,0 +1,75 @@
+"""Does the crop alias? (benchmarks/README.md, "What v0.8.1 changed".) For each data set, the scale at
+which the evaluation/training crop cuts its faces (crop side / picture side under the landmark-box rule:
+below 1 the crop shrinks the picture); then one model through the shipped crop (crop.warp: area-averaged
+when it shrinks, then bilinear) and through four bilinear taps alone (the crop up to v0.8.0), on
+aflw2000-3d-val and youtube-faces-68's test split; and what each crop costs on the host, for a face of
+150 / 300 / 600 px in a 1280x720 frame.
+
+    python benchmarks/crop_aliasing.py --model models/efld-mnv3s-0.5/efld.pt --out benchmarks/results/crop_aliasing.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+import cv2
+import numpy as np
+
+from efld_export import crop
+from efld_export.data import data_root, load_records
+from efld_export.evaluate import evaluate
+from efld_export.files import write_text
+from efld_export.runtime import LandmarkModel
+
+SCALE_SETS = ("aflw2000-3d-val", "youtube-faces-68:train", "youtube-faces-68:test")
+EVAL_SETS = ("aflw2000-3d-val", "youtube-faces-68:test")
+
+
+def bilinear(image: np.ndarray, m: np.ndarray, size: int = crop.INPUT_SIZE) -> np.ndarray:
+    """The crop up to v0.8.0: four bilinear taps per crop pixel at any scale."""
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_ms(warp, image: np.ndarray, m: np.ndarray, runs: int = 300) -> float:
+    warp(image, m)
+    t = time.perf_counter()
+    for _ in range(runs):
+        warp(image, m)
+    return round((time.perf_counter() - t) / runs * 1000, 4)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    root = data_root()
+    out: dict = {"command": "python " + " ".join(sys.argv), "scale_percentiles_5_25_50_75_95": {}, "nme": {},
+                 "crop_ms": {}}
+    records = {spec: load_records(str(root / spec), progress=False) for spec in SCALE_SETS}
+    for spec, recs in records.items():
+        scale = [crop.INPUT_SIZE / crop.square_from_box(crop.box_from_points(r.points))[1] for r in recs]
+        out["scale_percentiles_5_25_50_75_95"][spec] = np.percentile(scale, [5, 25, 50, 75, 95]).round(3).tolist()
+    model = LandmarkModel.from_artifact(args.model)
+    for name, warp in (("area_then_bilinear", crop.warp), ("bilinear", bilinear)):
+        with mock.patch.object(crop, "warp", warp):
+            for spec in EVAL_SETS:
+                report, _ = evaluate(model, records[spec], progress=False)
+                out["nme"].setdefault(spec, {})[name] = {k: report[k] for k in ("nme_bbox", "pose_mae") if k in report}
+                print(spec, name, round(report["nme_bbox"].get("mean_of_bins", report["nme_bbox"]["overall"]), 3),
+                      flush=True)
+    frame = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    for face in (150, 300, 600):
+        m = crop.crop_matrix(np.array([640.0, 360.0]), face * crop.BOX_SCALE)
+        out["crop_ms"][f"face_{face}px"] = {"area_then_bilinear": crop_ms(crop.warp, frame, m),
+                                            "bilinear": crop_ms(bilinear, frame, m)}
+    print(json.dumps(out["crop_ms"]))
+    write_text(args.out, json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
