@@ -66,7 +66,7 @@ def yaw_bin_weights(yaw_deg: np.ndarray, power: float) -> tuple[np.ndarray, dict
     for name, lo, hi in YAW_BINS:
         inside = (yaw > lo) & (yaw <= hi)
         if inside.any():
-            factor[inside] = (inside.mean()) ** -power
+            factor[inside] = inside.mean() ** -power
             per_bin[name] = float(factor[inside][0])
     scale = factor.mean()
     return factor / scale, {k: v / scale for k, v in per_bin.items()}

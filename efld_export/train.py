@@ -87,7 +87,8 @@ class TrainConfig:
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
     pose_labels: str = "3dmm_calibrated"
     #: Exponent of the |yaw|-bin weighting (loss.yaw_bin_weights) on top of the rare-sample weights:
-    #: 0 none (up to v0.8.0), 1 every bin of the protocol's mean the same total weight.
+    #: 0 none (every shipped model), 1 every bin of the protocol's mean the same total weight
+    #: (benchmarks/yaw_balance_control.yaml: no gain).
     yaw_balance: float = 0.0
     #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
     #: and kept in eval mode, so its batch-norm statistics do not move either. None: the whole model.
