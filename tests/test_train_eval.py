@@ -11,8 +11,8 @@ import torch
 from click.testing import CliRunner
 
 from efld_export.checkpoint import load_checkpoint, load_model
-from efld_export.metrics import YAW_BINS
 from efld_export.cli import cli
+from efld_export.metrics import YAW_BINS
 from efld_export.train import LandmarkDataset, prepare_samples, train
 from efld_export.augment import AugmentConfig
 
