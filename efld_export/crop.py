@@ -62,6 +62,11 @@ def warp(image: np.ndarray, m: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
     if scale < 1:
         image, m = _shrunk_source(image, m, size, scale)
+    return bilinear_warp(image, m, size)
+
+
+def bilinear_warp(image: np.ndarray, m: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """Four bilinear taps per crop pixel, edges replicated: warp's last step (and the whole crop up to v0.8.0)."""
     return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
