@@ -40,6 +40,10 @@ def cli() -> None:
 def train_cmd(config: Path | None, resume: Path | None, no_progress: bool, **overrides) -> None:
     """Train a model from CONFIG (YAML; default: the shipped CPU recipe), flags overriding its keys.
 
+    A config may start from another and state only what it changes: `base: other.yaml` (relative to
+    the config's folder); sections such as model: and loss: merge key by key, lists replace. The run
+    folder's config.yaml records the resolved config.
+
     Runs under torchrun too: `torchrun --nproc_per_node 2 -m efld_export.cli train CONFIG`.
     """
     from .train import TrainConfig, train

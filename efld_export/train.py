@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from .augment import AugmentConfig, augment
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import from_mapping
+from .config import from_mapping, load_config
 from .crop import INPUT_SIZE, box_from_points
 from .data import data_root, load_records, parse_spec
 from .data.record import Record
@@ -115,15 +115,8 @@ class TrainConfig:
 
     @classmethod
     def from_file(cls, path: Path | str | None, overrides: dict[str, Any] | None = None) -> "TrainConfig":
-        data: dict[str, Any] = {}
-        if path is not None:
-            p = Path(path)
-            if not p.is_file():
-                raise EFLDError(f"{p}: config file not found")
-            try:
-                data = yaml.safe_load(p.read_text()) or {}
-            except yaml.YAMLError as e:
-                raise EFLDError(f"{p}: not valid YAML ({e})") from None
+        """The config of a YAML file (config.load_config: `base:` resolved), flags on top."""
+        data = load_config(path) if path is not None else {}
         data.update({k: v for k, v in (overrides or {}).items() if v is not None})
         return from_mapping(cls, data)
 
