@@ -37,7 +37,10 @@ def cli() -> None:
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint to resume from.")
 @click.option("--skip-bad", is_flag=True, default=None, help="Leave out bad records (listed) instead of stopping.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (logs only).")
-def train_cmd(config: Path | None, resume: Path | None, no_progress: bool, **overrides) -> None:
+@click.option("--print-config", is_flag=True,
+              help="Print the resolved config (its base: chain and the flags applied) as YAML and exit.")
+def train_cmd(config: Path | None, resume: Path | None, no_progress: bool, print_config: bool,
+              **overrides) -> None:
     """Train a model from CONFIG (YAML; default: the shipped CPU recipe), flags overriding its keys.
 
     A config may start from another and state only what it changes: `base: other.yaml` (relative to
@@ -49,6 +52,9 @@ def train_cmd(config: Path | None, resume: Path | None, no_progress: bool, **ove
     from .train import TrainConfig, train
 
     cfg = TrainConfig.from_file(config or DEFAULT_CONFIG, overrides)
+    if print_config:
+        click.echo(cfg.to_yaml())
+        return
     best = train(cfg, resume=resume, progress=not no_progress)
     click.echo(str(best))
 

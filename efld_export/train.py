@@ -33,6 +33,7 @@ from .data.record import Record
 from .distill import DistillConfig, load_teacher, teacher_model
 from .errors import EFLDError
 from .evaluate import evaluate
+from .files import write_text
 from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
@@ -112,6 +113,10 @@ class TrainConfig:
     def root(self) -> Path:
         """The data root: data_root in the config, else $EFLD_DATA or ../shared/data."""
         return Path(self.data_root) if self.data_root else data_root()
+
+    def to_yaml(self) -> str:
+        """The whole config, every key stated: what a run folder's config.yaml records."""
+        return yaml.safe_dump(dataclasses.asdict(self), sort_keys=False).rstrip("\n")
 
     @classmethod
     def from_file(cls, path: Path | str | None, overrides: dict[str, Any] | None = None) -> "TrainConfig":
@@ -343,8 +348,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     restarts = tuple(e * len(loader) for e in cfg.lr_restarts)
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
-        (out / "data.json").write_text(json.dumps(info, indent=2))
+        write_text(out / "config.yaml", cfg.to_yaml())
+        write_text(out / "data.json", json.dumps(info, indent=2))
         log(f"{info['n_samples']} training samples; class frequencies {info['class_frequency']}")
     meta = {"name": name, **model_args}
     best_path = out / "best.pt"

@@ -76,3 +76,17 @@ def test_every_config_in_the_repository_resolves_to_a_buildable_run(path):
     model = dict(cfg.model)
     assert create_model(model.pop("name"), **model) is not None
     assert cfg.train and cfg.epochs > 0 and cfg.lr > 0
+
+
+def test_print_config_shows_the_resolved_config_and_trains_nothing(tmp_path, capsys):
+    """What a run would use, base chain and flags applied, in the form its config.yaml records."""
+    import yaml
+
+    write(tmp_path / "base.yaml", "epochs: 48\nmodel: {name: efld_mnv3_small, width: 0.5}\n")
+    child = write(tmp_path / "child.yaml", f"base: base.yaml\nmodel: {{s3_channels: 32}}\nout: {tmp_path / 'run'}\n")
+    main(["train", str(child), "--print-config", "--lr", "0.01"])
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown == yaml.safe_load(TrainConfig.from_file(child, {"lr": 0.01}).to_yaml())
+    assert shown["model"] == {"name": "efld_mnv3_small", "width": 0.5, "s3_channels": 32}
+    assert (shown["epochs"], shown["lr"]) == (48, 0.01)
+    assert not (tmp_path / "run").exists()
