@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from efld_export import crop
-from efld_export.checkpoint import load_checkpoint, load_model, save_checkpoint
+from efld_export.checkpoint import load_checkpoint, load_model, model_from_state, save_checkpoint
 from efld_export.data import data_root, load_records
 from efld_export.runtime import preprocess
 
@@ -44,10 +44,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     state = load_checkpoint(args.model)
-    model = load_model(args.model).eval()
+    model = model_from_state(state)
     records = load_records(str(data_root() / "youtube-faces-68:train"), progress=False)[:args.faces]
     crops = [crop.crop_face(r.load_image(), crop.box_from_points(r.points))[0] for r in records]
-    act = s3_activations(model, preprocess(crops)).double()
+    batch = preprocess(crops)
+    act = s3_activations(model, batch).double()
     w = state["model"]["landmarks.weight"].double()
     off = w.shape[1] - act.shape[1]  # the columns of S1 and S2 come first
     if not 0 < args.keep <= act.shape[1]:
@@ -65,10 +66,10 @@ def main() -> None:
            "pruned_from": {"path": str(args.model), "kept_channels": keep.tolist(), "faces": len(crops),
                            "score_kept": float(score[keep].sum() / score.sum())}}
     save_checkpoint(args.out, out)
-    cut = load_model(args.out).eval()
+    cut = load_model(args.out)  # read back: the file written is the one checked
+    check = torch.from_numpy(batch[:256])
     with torch.no_grad():
-        full = model(torch.from_numpy(preprocess(crops[:256])))[0]
-        pruned = cut(torch.from_numpy(preprocess(crops[:256])))[0]
+        full, pruned = model(check)[0], cut(check)[0]
     print(json.dumps({"out": str(args.out), "score_kept": out["pruned_from"]["score_kept"],
                       "mean_abs_change_px_of_112": float((full - pruned).abs().mean() * 112)}))
 

@@ -46,7 +46,11 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
 
 def load_model(path: Path | str) -> nn.Module:
     """The model stored in a checkpoint, in eval mode."""
-    state = load_checkpoint(path)
+    return model_from_state(load_checkpoint(path))
+
+
+def model_from_state(state: dict[str, Any]) -> nn.Module:
+    """The model of an already loaded checkpoint (load_checkpoint's dict), in eval mode."""
     args = dict(state["model_args"])
     model = create_model(args.pop("name", "efld_mnv3_small"), **args)
     model.load_state_dict(state["model"])
