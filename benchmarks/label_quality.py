@@ -19,13 +19,16 @@ Where: by default (--view crop) each val face is first cut to a 120-px crop fram
 the labeller's camera (focal length in image widths, label.py's LABEL_FOCAL) acts on the picture it
 is given: measured on the 450-px images (--view image, what this benchmark did up to v0.3.0) the
 labels look better than they are on the pool's crops. --sweep scores the kept-face labels and pose
-labels at other focal lengths (the camera's choice).
+labels at other focal lengths (the camera's choice). --jaw-depth: the shape model's jaw depth
+(label.py's JAW_DEPTHS; "teacher" up to v0.8.1).
 
-    python benchmarks/label_quality.py --out benchmarks/results/label_quality.json
+    python benchmarks/label_quality.py --out benchmarks/results/label_quality_jaw_3dmm.json
+    python benchmarks/label_quality.py --jaw-depth teacher --out benchmarks/results/label_quality.json
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -37,10 +40,10 @@ from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D
-from efld_export.label import (LABEL_FOCAL, label_records, pool_shape_model, pose_labels_3dmm, teacher_meshes,
-                                teacher_weight, with_human_points)
+from efld_export.label import (JAW_DEPTHS, LABEL_FOCAL, fit_shape_model, label_records, pool_shape_model,
+                                pose_labels_3dmm, teacher_meshes, teacher_weight, with_human_points)
 from efld_export.landmarks import AFLW21_MATRIX
-from efld_export.metrics import nme_bbox, nme_bbox_by_region, pose_mae, yaw_binned
+from efld_export.metrics import jaw_forward_offset, nme_bbox, nme_bbox_by_region, pose_mae, yaw_binned
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face
 
@@ -67,14 +70,15 @@ def as_pool_crop(rec: Record, truth68: np.ndarray, framing: tuple[float, np.ndar
     return m
 
 
-def ablation(model: FaceModel3D, mean_face: np.ndarray, faces: list, meshes: np.ndarray, score, focal: float) -> None:
+def ablation(model: FaceModel3D, mean_face: np.ndarray, faces: list, meshes: np.ndarray, score, focal: float,
+             jaw_depth: str) -> None:
     """The shape model's parts one at a time, each fitted to the same faces: which part buys what.
     The last step, + ear lobes, is the labeller itself (scored by the caller)."""
     no_modes = dict(modes=model.modes[:0], std=model.std[:0])
     generic = FaceModel3D(mean_face, aflw21=AFLW21_MATRIX @ mean_face, **no_modes)
     depth = FaceModel3D(model.mean, aflw21=model.aflw21, **no_modes)
     steps = (("rigid, generic mean face (PnP above, here by the same fit)", generic, False, False),
-             ("rigid, teacher depth", depth, False, False),
+             ("rigid, teacher depth" + ("" if jaw_depth == "teacher" else ", the 3DMM's jaw depth"), depth, False, False),
              ("+ shape modes", model, False, False),
              ("+ teacher's 68 points by |yaw|", model, False, True))
     for name, m, ears, use_teacher in steps:
@@ -111,6 +115,7 @@ def main() -> None:
     ap.add_argument("--view", choices=("crop", "image"), default="crop",
                     help="crop: val faces cut like the pool's 120-px crops; image: the 450-px images as they are")
     ap.add_argument("--focal", type=float, default=LABEL_FOCAL, help="the labeller's camera, in image widths")
+    ap.add_argument("--jaw-depth", choices=JAW_DEPTHS, default="3dmm", help="the shape model's jaw depth")
     ap.add_argument("--sweep", type=float, nargs="*", default=[1, 2, 3, 5, 10, 30],
                     help="other focal lengths to score the kept-face labels at")
     args = ap.parse_args()
@@ -119,7 +124,8 @@ def main() -> None:
     teacher = MediaPipePeer()
     t0 = time.time()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
-    model, pool_kept = pool_shape_model(pool, mean_face, teacher, args.max_fit_error, args.focal, args.seed)
+    model, pool_kept = pool_shape_model(pool, mean_face, teacher, args.max_fit_error, args.focal, args.seed,
+                                        args.jaw_depth)
     learn_s = time.time() - t0
 
     val_dir = root / "aflw2000-3d-val"
@@ -136,16 +142,19 @@ def main() -> None:
             truth68[r.image_path.name] = transform_points(gt[r.image_path.name].points, m)
             fitted[r.image_path.name] = transform_points(fitted[r.image_path.name], m)
     yaw_of = {n: abs(g.pose[0]) for n, g in gt.items()}
+    signed_yaw = {n: g.pose[0] for n, g in gt.items()}
     argv = [f"--{k.replace('_', '-')} {v}" for k, v in (("max_fit_error", args.max_fit_error), ("view", args.view),
-                                                       ("focal", args.focal)) if v != ap.get_default(k)]
+                                                       ("focal", args.focal), ("jaw_depth", args.jaw_depth))
+            if v != ap.get_default(k)]
     if args.sweep != ap.get_default("sweep"):
         argv.append("--sweep " + " ".join(f"{k:g}" for k in args.sweep))
     results: dict = {"command": " ".join(["python benchmarks/label_quality.py --out", str(args.out), *argv]),
-                     "view": args.view, "focal_x_width": args.focal,
+                     "view": args.view, "focal_x_width": args.focal, "jaw_depth": args.jaw_depth,
                      "pool_crop_framing": {"side_over_face": round(framing[0], 3),
                                            "centre_offset_faces": np.round(framing[1], 3).tolist()},
                      "n_val_faces": len(human), "shape_model_learn_s": round(learn_s, 1),
-                     "shape_model": {"modes": len(model.std), "std_mm": np.round(model.std, 2).tolist()},
+                     "shape_model": {"modes": len(model.std), "std_mm": np.round(model.std, 2).tolist(),
+                                     "jaw_depth_mm": np.round(model.mean[:17, 2], 1).tolist()},
                      "labellers": {}}
 
     def score(name: str, labels: dict[str, np.ndarray], truth: dict[str, np.ndarray] | None = None) -> None:
@@ -157,6 +166,9 @@ def main() -> None:
         out = {k: (v if k.startswith("n_") else round(v * 100, 3)) for k, v in rep.items()}
         for region, e in nme_bbox_by_region(pts, ref).items():  # "jaw" and the other regions, by the whole box
             out[region] = {k: round(v * 100, 3) for k, v in yaw_binned(e, yaw).items() if not k.startswith("n_")}
+        forward = jaw_forward_offset(pts, ref, np.array([signed_yaw[n] for n in names]))
+        out["jaw_forward_offset"] = {k: round(v * 100, 3) for k, v in yaw_binned(forward, yaw).items()
+                                     if not k.startswith("n_")}
         results["labellers"][name] = out
         print(f"{name}: {out}", flush=True)
 
@@ -164,11 +176,11 @@ def main() -> None:
     score("rigid", {rec.image_path.name: lab.points for rec, lab in rigid})
     meshes = teacher_meshes(rigid, teacher)
     score("mediapipe", {rec.image_path.name: m[:, :2] for (rec, _), m in zip(rigid, meshes)})
-    ablation(model, mean_face, rigid, meshes, score, args.focal)
+    ablation(model, mean_face, rigid, meshes, score, args.focal, args.jaw_depth)
     # The drop rule is the rigid fit's error, as in training: the kept faces are read off the rigid labels.
     kept_names = {rec.image_path.name for rec, lab in rigid if lab.fit_error <= args.max_fit_error}
     every, report = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
-                                  focal=args.focal, pose_labels="mean_face")
+                                  focal=args.focal, pose_labels="mean_face", jaw_depth=args.jaw_depth)
     results["pose_labels_mae_mean_face"] = pose_label_error(every, gt)  # the fit's rotation, up to v0.4.0
     pose_labels_3dmm(every, 0.0)  # v0.5.0's, from the same fits
     results["pose_labels_mae_3dmm"] = pose_label_error(every, gt)
@@ -176,6 +188,11 @@ def main() -> None:
     every_labels = {rec.image_path.name: lab.points for rec, lab in every}
     score("shape model, every face", every_labels)
     score("ablation: + ear lobes (= shape model)", every_labels)
+    if args.jaw_depth == "3dmm":  # what the teacher's own, shallow jaw costs beyond the near-frontal faces
+        every_jaw = [(rec, copy.copy(lab)) for rec, lab in rigid]
+        fit_shape_model(every_jaw, meshes, model, focal=args.focal, own_weight=0.0)
+        score("ablation: the teacher's jaw in the fit at every |yaw|", {rec.image_path.name: lab.points
+                                                                      for rec, lab in every_jaw})
     labels = {n: p for n, p in every_labels.items() if n in kept_names}
     score("shape model, kept faces", labels)
     score("shape model + human points, kept faces", {rec.image_path.name: with_human_points(lab.points, rec.extra["points21"])
@@ -195,7 +212,7 @@ def main() -> None:
         rig_k, _ = label_records(human, mean_face, np.inf, progress=False, focal=k)
         names_k = {rec.image_path.name for rec, lab in rig_k if lab.fit_error <= args.max_fit_error}
         every_k, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model, focal=k,
-                                   pose_labels="3dmm")  # as recorded in v0.5.0; calibration adds a constant
+                                   pose_labels="3dmm", jaw_depth=args.jaw_depth)  # as recorded in v0.5.0; calibration adds a constant
         score(f"focal {k:g}: shape model, kept faces", {rec.image_path.name: lab.points for rec, lab in every_k
                                                         if rec.image_path.name in names_k})
         results["focal_sweep"][f"{k:g}"] = {"labels": results["labellers"].pop(f"focal {k:g}: shape model, kept faces"),

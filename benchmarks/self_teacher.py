@@ -76,7 +76,7 @@ def main() -> None:
     mediapipe = MediaPipePeer()
     ours = teacher_model(args.teachers)
     pool = load_records(root / "aflw-21pt-crops", progress=False)
-    shape_model, pool_kept = pool_shape_model(pool, mean_face, mediapipe)
+    shape_model, pool_kept = pool_shape_model(pool, mean_face, mediapipe, jaw_depth="teacher")  # as recorded (v0.7.0)
 
     val = root / "aflw2000-3d-val"
     gt = {r.image_path.name: r for r in load_records(val, progress=False)}

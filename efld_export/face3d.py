@@ -7,6 +7,9 @@ on the training pool's near-frontal faces:
 
 - mean: x, y of the 68-point mean face (the frontal 2D convention), z (depth) from the teacher's
   aligned mean, since the generic mean face is too shallow for the 3D-consistent jawline of profiles;
+  optionally the jaw's depth from the 3DMM mean shape instead (label.py's JAW_DEPTHS): the teacher's
+  jaw is still 20-25 mm shallower than the 3DMM's, whose projected vertices define AFLW2000-3D's
+  3D-consistent jawline, so on turned faces it put the jawline too near the nose;
 - modes: the principal components of the teacher's aligned shapes (identity and expression);
 - the 21 AFLW points sit on the shape through the 21-to-68 correspondence; the ear lobes, which have
   none, sit 8 mm inside, 10 mm below and 25 mm behind jaw points 2 and 14 (the data README's rough guide, moved to
@@ -25,11 +28,13 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import least_squares
 
-from .landmarks import AFLW21_MATRIX, AFLW21_NO_COUNTERPART, NUM_POINTS
+from .landmarks import AFLW21_MATRIX, AFLW21_NO_COUNTERPART, GROUPS, NUM_POINTS
 from .pose import fit_rigid, project
 
 #: AFLW ear lobes (indices into the 21 points): no 68-point counterpart, placed by hand on the shape.
 EAR_LOBES = AFLW21_NO_COUNTERPART
+#: The jaw's points, and the inner points (brows, nose, eyes, mouth) that align another face's jaw.
+JAW, INNER = slice(0, GROUPS["jaw"].stop), slice(GROUPS["jaw"].stop, NUM_POINTS)
 #: Reprojection noise the prior is weighed against, as a fraction of the face size.
 POINT_SIGMA = 0.03
 
@@ -73,8 +78,12 @@ class FaceModel3D:
     aflw21: np.ndarray  # (21, 3) mean positions of the AFLW points
 
     @classmethod
-    def from_teacher(cls, shapes: np.ndarray, mean_face: np.ndarray, k: int = 10, iters: int = 3) -> "FaceModel3D":
-        """Learn from teacher 3D shapes (N, 68, 3; x right, y down, z away) of near-frontal faces."""
+    def from_teacher(cls, shapes: np.ndarray, mean_face: np.ndarray, k: int = 10, iters: int = 3,
+                     jaw_face: np.ndarray | None = None) -> "FaceModel3D":
+        """Learn from teacher 3D shapes (N, 68, 3; x right, y down, z away) of near-frontal faces.
+
+        jaw_face: a 68x3 face (the 3DMM's mean shape) whose jaw depth replaces the teacher's; aligned to
+        the mean on the inner points first. The ear lobes stay where the teacher's depth put them."""
         mean = mean_face.astype(np.float64).copy()
         for _ in range(iters):  # generalised Procrustes, anchored to the mean face's frame and scale
             new = _align(shapes, mean).mean(0)
@@ -85,11 +94,13 @@ class FaceModel3D:
         _, sv, vt = np.linalg.svd(d - d.mean(0), full_matrices=False)
         hybrid = mean_face.astype(np.float64).copy()
         hybrid[:, 2] = mean[:, 2]
-        model = cls(hybrid, vt[:k].reshape(k, NUM_POINTS, 3), sv[:k] / np.sqrt(len(aligned)), np.zeros((21, 3)))
-        model.aflw21 = AFLW21_MATRIX @ hybrid
-        model.aflw21[EAR_LOBES[0]] = hybrid[2] + [8.0, 10.0, 25.0]
-        model.aflw21[EAR_LOBES[1]] = hybrid[14] + [-8.0, 10.0, 25.0]
-        return model
+        ears = hybrid[[2, 14]] + [[8.0, 10.0, 25.0], [-8.0, 10.0, 25.0]]
+        if jaw_face is not None:
+            s, r, t = similarity_3d(jaw_face[INNER], hybrid[INNER])
+            hybrid[JAW, 2] = (s * jaw_face @ r.T + t)[JAW, 2]
+        aflw21 = AFLW21_MATRIX @ hybrid
+        aflw21[list(EAR_LOBES)] = ears
+        return cls(hybrid, vt[:k].reshape(k, NUM_POINTS, 3), sv[:k] / np.sqrt(len(aligned)), aflw21)
 
     def shape68(self, coefs: np.ndarray) -> np.ndarray:
         return self.mean + np.tensordot(coefs, self.modes, 1)
@@ -105,7 +116,7 @@ class FaceModel3D:
         return m
 
     def fit(self, points21: np.ndarray, width: float, height: float, teacher68: np.ndarray | None = None,
-            teacher_weight: float = 0.0, prior: float = 3.0, focal: float | None = None) -> FaceFit:
+            teacher_weight: float | np.ndarray = 0.0, prior: float = 3.0, focal: float | None = None) -> FaceFit:
         """Fit to the visible human points (NaN = not visible; never used) and, weighted, a teacher's 68 points.
 
         focal: the camera's focal length in pixels (default the image width), see label.py's LABEL_FOCAL."""
@@ -113,11 +124,11 @@ class FaceModel3D:
         tmpl = [self.aflw21]
         basis = [self.modes_21]
         wts = [np.ones(21)]
-        if teacher68 is not None and teacher_weight > 0:
+        if teacher68 is not None and np.any(np.asarray(teacher_weight) > 0):
             obs.append(teacher68)
             tmpl.append(self.mean)
             basis.append(self.modes)
-            wts.append(np.full(NUM_POINTS, teacher_weight))
+            wts.append(np.broadcast_to(np.asarray(teacher_weight, dtype=np.float64), (NUM_POINTS,)))
         o, t, b, w = np.concatenate(obs), np.concatenate(tmpl), np.concatenate(basis, 1), np.concatenate(wts)
         known = ~np.isnan(o).any(1)
         if known[:21].sum() < 4:

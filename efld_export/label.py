@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .crop import box_from_points
 from .data.record import Record
 from .errors import EFLDError
-from .landmarks import AFLW21_TO_68, aflw21_from_68
+from .landmarks import AFLW21_TO_68, GROUPS, aflw21_from_68
 from .pose import fit_rigid, pose_label, project, rotation_to_angles
 
 if TYPE_CHECKING:
@@ -54,11 +54,29 @@ POSE_LABELS = ("3dmm_calibrated", "3dmm", "mean_face")
 #: with true 68 points, labelled from the 21 points these imply; training data only):
 #: benchmarks/labeller_pitch.py, results/labeller_pitch.json.
 LABELLER_PITCH_OFFSET = 2.83
+#: Depth of the shape model's jaw (face3d.py): "3dmm", the 3DMM mean shape's (pose.py's load_pose_face),
+#: whose projected vertices define AFLW2000-3D's jawline; or "teacher", MediaPipe's (up to v0.8.1), 20-25
+#: mm shallower at the jaw's ends, which put the jawline of turned faces too near the nose: the labels'
+#: jaw read 8-14 % of the face too far forward at 30-90 degrees of yaw on aflw2000-3d-val
+#: (benchmarks/README.md, "The jaw's depth").
+JAW_DEPTHS = ("3dmm", "teacher")
 
 
 def check_pose_labels(name: str) -> None:
     if name not in POSE_LABELS:
         raise EFLDError(f"pose_labels must be one of {POSE_LABELS}, got {name!r}")
+
+
+def teacher_jaw_max_yaw(jaw_depth: str) -> float:
+    """Up to which |yaw| the teacher's jaw joins the fit: with the 3DMM's jaw depth, only on the near-frontal
+    faces the shape model is learnt from, where depth hardly moves the jaw's projection; beyond, the
+    teacher's jaw is its own shallow one (on aflw2000-3d-val it cost the labels 0.18 in the 30-60 bin)."""
+    return SHAPE_MODEL_MAX_YAW if jaw_depth == "3dmm" else np.inf
+
+
+def check_jaw_depth(name: str) -> None:
+    if name not in JAW_DEPTHS:
+        raise EFLDError(f"label_jaw_depth must be one of {JAW_DEPTHS}, got {name!r}")
 
 
 @dataclass
@@ -149,12 +167,14 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
                   progress: bool = True, teacher: Teacher | None = None, seed: int = 0,
                   shape_model: "FaceModel3D | None" = None, focal: float = LABEL_FOCAL,
                   pose_labels: str = "3dmm_calibrated", models: "LandmarkModel | None" = None,
-                  models_weight: float = MODELS_WEIGHT) -> tuple[list[tuple[Record, Label]], dict]:
+                  models_weight: float = MODELS_WEIGHT,
+                  jaw_depth: str = "3dmm") -> tuple[list[tuple[Record, Label]], dict]:
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
-    With a teacher, the 3D shape model is learnt from these records (learn_shape_model) unless given;
-    models (distill.teacher_model) add their points to the fit at models_weight."""
+    With a teacher, the 3D shape model is learnt from these records (learn_shape_model, its jaw as deep as
+    jaw_depth says) unless given; models (distill.teacher_model) add their points to the fit at models_weight."""
     check_pose_labels(pose_labels)
+    check_jaw_depth(jaw_depth)
     if models is not None and teacher is None:
         raise EFLDError("labelling with our own models needs the 3D teacher too (label_teacher: mediapipe)")
     kept: list[tuple[Record, Label]] = []
@@ -172,10 +192,11 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
               "method": "rigid mean-face PnP fit to visible AFLW-21 points", "focal_x_width": focal}
     if teacher is not None and kept:
         meshes = teacher_meshes(kept, teacher, progress)
-        model = shape_model or learn_shape_model(kept, meshes, mean_face, seed)
+        model = shape_model or learn_shape_model(kept, meshes, mean_face, seed, jaw_depth)
         own = None if models is None else model_points(models, rigid_faces(kept))
-        fit_shape_model(kept, meshes, model, progress, focal, own, models_weight)
-        report["method"] = (f"3D shape model ({len(model.std)} teacher modes, teacher depth, ear lobes behind "
+        fit_shape_model(kept, meshes, model, progress, focal, own, models_weight, teacher_jaw_max_yaw(jaw_depth))
+        depth = "given" if shape_model is not None else f"teacher depth, jaw depth: {jaw_depth}"
+        report["method"] = (f"3D shape model ({len(model.std)} teacher modes, {depth}, ear lobes behind "
                             f"jaw points 2 and 14; face3d.py) fitted to the visible AFLW-21 points and the "
                             f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
         if own is not None:
@@ -233,49 +254,57 @@ def rigid_faces(kept: list[tuple[Record, Label]]) -> list[tuple[np.ndarray, np.n
 
 
 def fit_with_teachers(model: "FaceModel3D", rec: Record, mesh: np.ndarray, mesh_weight: float, focal: float,
-                      own: np.ndarray | None = None, own_weight: float = 0.0) -> "FaceFit":
-    """The shape model's fit to rec's human points, the teacher's 68 points (mesh) at mesh_weight and our
-    own models' (own) at own_weight. For least squares, two teachers at weights a and b on the same
-    points are one teacher at a + b placed at their weighted mean."""
+                      own: np.ndarray | None = None, own_weight: float = 0.0, mesh_jaw: bool = True) -> "FaceFit":
+    """The shape model's fit to rec's human points, the teacher's 68 points (mesh; without its jaw unless
+    mesh_jaw) at mesh_weight and our own models' (own) at own_weight. For least squares, two teachers at
+    weights a and b on the same point are one teacher at a + b placed at their weighted mean."""
     w, h = _size(rec)
-    target, wt = mesh[:, :2], mesh_weight
+    target, wt = mesh[:, :2], np.full(len(mesh), mesh_weight)
+    if not mesh_jaw:
+        wt[list(GROUPS["jaw"])] = 0.0
     if own is not None and own_weight > 0:
-        target = (mesh_weight * target + own_weight * own) / (mesh_weight + own_weight)
-        wt += own_weight
+        target = (wt[:, None] * target + own_weight * own) / (wt + own_weight)[:, None]
+        wt = wt + own_weight
     return model.fit(rec.extra["points21"], w, h, target, wt, focal=focal * w)
 
 
 def learn_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, mean_face: np.ndarray,
-                      seed: int = 0) -> "FaceModel3D":
+                      seed: int = 0, jaw_depth: str = "3dmm") -> "FaceModel3D":
     """The 3D shape model from the teacher's meshes of (a seeded sample of) the near-frontal faces."""
     from .face3d import FaceModel3D
+    from .pose import load_pose_face
 
+    check_jaw_depth(jaw_depth)
     rng = np.random.default_rng(seed)
     frontal = np.flatnonzero([abs(_yaw(rec, lab)) < SHAPE_MODEL_MAX_YAW for rec, lab in kept])
     if len(frontal) < 20:
         raise EFLDError(f"need at least 20 faces within {SHAPE_MODEL_MAX_YAW:g} degrees of yaw to learn "
                          f"the shape model, got {len(frontal)}")
     return FaceModel3D.from_teacher(meshes[rng.choice(frontal, min(SHAPE_MODEL_FACES, len(frontal)),
-                                                      replace=False)], mean_face)
+                                                      replace=False)], mean_face,
+                                   jaw_face=load_pose_face() if jaw_depth == "3dmm" else None)
 
 
 def pool_shape_model(records: list[Record], mean_face: np.ndarray, teacher: Teacher, max_fit_error: float = 0.08,
-                     focal: float = LABEL_FOCAL, seed: int = 0) -> tuple["FaceModel3D", list[tuple[Record, Label]]]:
+                     focal: float = LABEL_FOCAL, seed: int = 0,
+                     jaw_depth: str = "3dmm") -> tuple["FaceModel3D", list[tuple[Record, Label]]]:
     """The shape model label_records learns from a 21-point pool (its rigid labels' kept faces, the
     teacher's meshes of them), for labelling other faces with it; returns it and those rigid labels."""
     kept, _ = label_records(records, mean_face, max_fit_error, progress=False, focal=focal)
-    return learn_shape_model(kept, teacher_meshes(kept, teacher), mean_face, seed), kept
+    return learn_shape_model(kept, teacher_meshes(kept, teacher), mean_face, seed, jaw_depth), kept
 
 
 def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
                     progress: bool = False, focal: float = LABEL_FOCAL, own: np.ndarray | None = None,
-                    own_weight: float = MODELS_WEIGHT) -> None:
+                    own_weight: float = MODELS_WEIGHT, teacher_jaw_max_yaw: float = np.inf) -> None:
     """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file.
-    own: (N, 68, 2) points of our own models (model_points), joining the fit at own_weight."""
+    own: (N, 68, 2) points of our own models (model_points), joining the fit at own_weight; the teacher's
+    jaw joins it up to teacher_jaw_max_yaw degrees."""
     for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
         rec, lab = kept[i]
-        f = fit_with_teachers(model, rec, meshes[i], teacher_weight(_yaw(rec, lab)), focal,
-                              None if own is None else own[i], own_weight)
+        yaw = _yaw(rec, lab)
+        f = fit_with_teachers(model, rec, meshes[i], teacher_weight(yaw), focal, None if own is None else own[i],
+                              own_weight, mesh_jaw=abs(yaw) <= teacher_jaw_max_yaw)
         visible = ~np.isnan(rec.extra["points21"]).any(1)
         size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
         lab.points = f.points68

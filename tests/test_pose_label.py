@@ -94,6 +94,34 @@ def test_shape_model_learns_the_teachers_mode_and_depth_and_keeps_the_mean_faces
     assert 4 < model.std[0] < 10 and model.std[1] < 0.05 * model.std[0]
 
 
+def test_shape_model_takes_the_jaw_depth_of_another_face_and_keeps_the_rest():
+    """The 3DMM's jaw depth (label.py's JAW_DEPTHS): the other face is aligned on the inner points first
+    (here it comes scaled, turned and moved), only the jaw's z changes, the ear lobes stay put."""
+    from efld_export.face3d import FaceModel3D
+    from efld_export.landmarks import AFLW21_MATRIX
+    from efld_export.pose import angles_to_rotation
+
+    shapes = _teacher_shapes(np.random.default_rng(0))
+    plain = FaceModel3D.from_teacher(shapes, face_3d(), k=2)
+    deep = plain.mean.copy()
+    deep[:17, 2] += np.linspace(-1, 1, 17) ** 2 * 25  # the jaw's ends 25 mm deeper
+    other = 1.3 * deep @ angles_to_rotation(np.array([10.0, -5.0, 3.0])).T + [4.0, -7.0, 30.0]
+    model = FaceModel3D.from_teacher(shapes, face_3d(), k=2, jaw_face=other)
+    assert np.allclose(model.mean, deep, atol=1e-6)
+    assert np.allclose(model.modes, plain.modes) and np.allclose(model.std, plain.std)
+    ears = [12, 16]
+    assert np.allclose(model.aflw21[ears], plain.aflw21[ears])
+    assert np.allclose(model.aflw21[20], (AFLW21_MATRIX @ deep)[20])  # the chin follows the jaw
+
+
+def test_label_records_refuses_an_unknown_jaw_depth():
+    from efld_export.errors import EFLDError
+    from efld_export.label import label_records
+
+    with pytest.raises(EFLDError, match="label_jaw_depth must be one of"):
+        label_records([], face_3d(), jaw_depth="deep")
+
+
 def _observe(model, coefs, pose, size=400, rng=None):
     from efld_export.pose import angles_to_rotation
 
@@ -160,8 +188,10 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
     records, truths, teacher = _open_mouth_faces()
     rigid, _ = label_records(records, face_3d(), progress=False, focal=1.0)  # the pictures' camera
     rigid_err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(rigid, truths)])
-    fitted, report = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0)
-    assert "3D shape model" in report["method"] and len(fitted) == 30
+    # the synthetic faces' jaw is as deep as the teacher's meshes say, not the 3DMM's
+    fitted, report = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0,
+                                   jaw_depth="teacher")
+    assert "3D shape model" in report["method"] and "jaw depth: teacher" in report["method"] and len(fitted) == 30
     err = np.mean([np.abs(lab.points - t).mean() for (_, lab), t in zip(fitted, truths)])
     assert err < 0.5 * rigid_err
     assert all(lab.pose[0] == rec.extra["yaw_deg"] for rec, lab in fitted)
@@ -187,10 +217,10 @@ def test_our_own_models_join_the_labellers_fit_at_every_yaw():
             self.boxes.append([b for _, b in faces])
             return [Prediction(truths[int(image[0, 0, 0])] + 6.0, None) for image, _ in faces]
 
-    fitted, _ = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0)
+    fitted, _ = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0, jaw_depth="teacher")
     model = ShiftedModel()
     pulled, report = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0,
-                                   models=model, models_weight=1.0)
+                                   models=model, models_weight=1.0, jaw_depth="teacher")
     assert "our own models" in report["method"] and len(model.boxes) == 2  # two passes
     assert np.allclose(model.boxes[1][0], box_from_points(truths[0] + 6.0))
     shift = np.array([(p.points - f.points).mean() for (_, p), (_, f) in zip(pulled, fitted)])
