@@ -51,6 +51,10 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, pred_pose: np.ndarray | No
         "auc_10": auc,
         "n_images": int(len(gt)),
     }
+    if yaw is not None:
+        out["jaw_forward_offset"] = {k: v * 100 for k, v in
+                                     metrics.yaw_binned(metrics.jaw_forward_offset(pred, gt, yaw), yaw).items()
+                                     if not k.startswith("n_")}
     if pred_pose is not None and gt_pose is not None:
         out["pose_mae"] = metrics.pose_mae(pred_pose, gt_pose)
     return out

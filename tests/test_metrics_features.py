@@ -38,6 +38,21 @@ def test_nme_by_region_shows_where_the_error_is():
     assert rep["nme_bbox_by_region"]["eyes"]["mean_of_bins"] == 0.0
 
 
+def test_jaw_forward_offset_is_signed_towards_the_turn():
+    """A face turned by +yaw looks to the image's left (AFLW2000-3D's sign): a jaw drawn 6 px left of
+    the truth there is 6 px forward; the same jaw on a face turned the other way is 6 px back."""
+    from efld_export.evaluate import compute_metrics
+
+    gt = np.stack([_square_face(), _square_face()])
+    pred = gt.copy()
+    pred[:, 0:17, 0] -= 6.0
+    pred[:, 17:, 0] += 50.0  # the rest of the face does not count
+    assert metrics.jaw_forward_offset(pred, gt, np.array([40.0, -40.0])) == pytest.approx([0.06, -0.06])
+    rep = compute_metrics(pred, gt, None, np.array([[40.0, 0, 0], [70.0, 0, 0]]))
+    assert rep["jaw_forward_offset"]["yaw_30_60"] == pytest.approx(6.0)
+    assert "jaw_forward_offset" not in compute_metrics(pred, gt, None, None)
+
+
 def test_ced_auc_and_failure_rate():
     fr, auc = metrics.ced_auc(np.zeros(10))
     assert fr == 0 and auc == pytest.approx(1.0, abs=1e-3)
