@@ -31,6 +31,9 @@ class DistillConfig:
     weight: float = 0.5
     #: Each teacher averages the face with its mirror image (twice its compute, a better teacher).
     flip_test: bool = True
+    #: False: the teacher's jaw is no target, only its inner points (17-67) and pose are: for teachers
+    #: trained on labels of another jawline (up to v0.8.1's, label.py's JAW_DEPTHS).
+    jaw: bool = True
 
     def __post_init__(self) -> None:
         if not self.teachers:

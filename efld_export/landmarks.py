@@ -75,6 +75,12 @@ AFLW21_TO_68: tuple[int | tuple[int, ...] | None, ...] = (
 )
 
 
+#: The jaw's points on the far side of a face turned by a positive / negative yaw (AFLW2000-3D's sign),
+#: chin excluded: where a markup drawn on the silhouette (youtube-faces-68's, dlib's) and the
+#: 3D-consistent one (AFLW2000-3D's, the pool's labels) part ways on turned faces.
+FAR_JAW: dict[int, tuple[int, ...]] = {1: tuple(range(0, 8)), -1: tuple(range(9, 17))}
+
+
 def flip_points(points: np.ndarray, width: float) -> np.ndarray:
     """Mirror 68 points for an image of `width` pixels flipped left-right.
 

@@ -105,13 +105,14 @@ def angle_term(pred: torch.Tensor, target: torch.Tensor, known: torch.Tensor) ->
 
 def efld_loss(pred_pts: torch.Tensor, pts: torch.Tensor, mask: torch.Tensor, pred_pose: torch.Tensor,
               pose: torch.Tensor, weight: torch.Tensor, cfg: LossConfig,
-              teacher: tuple[torch.Tensor, torch.Tensor] | None = None,
-              alpha: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+              teacher: tuple[torch.Tensor, torch.Tensor] | None = None, alpha: float = 0.0,
+              teacher_points: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """The total loss and its parts. Poses in radians (NaN = unknown); weight (N,) from sample_weights.
 
     With a teacher's (points (N, 68, 2), pose (N, 3)) (distill.py), the landmark distance and the pose
     term are (1 - alpha) x against the labels + alpha x against the teacher; the rare-sample and pose
-    geometry weights stay the labels'.
+    geometry weights stay the labels'. teacher_points (68,) bool: the points where the teacher is a
+    target (default all); elsewhere its term takes the labels instead, so those points keep full weight.
     """
     known = ~torch.isnan(pose)
     geo = angle_term(pred_pose, pose, known)
@@ -119,7 +120,11 @@ def efld_loss(pred_pts: torch.Tensor, pts: torch.Tensor, mask: torch.Tensor, pre
     pose_loss = geo.mean()
     if teacher is not None:
         t_pts, t_pose = teacher
-        dist = (1 - alpha) * dist + alpha * landmark_distance(pred_pts, t_pts, torch.ones_like(mask), cfg)
+        t_mask = torch.ones_like(mask)
+        if teacher_points is not None:
+            t_pts = torch.where(teacher_points[None, :, None], t_pts, pts)
+            t_mask = teacher_points.expand_as(mask) | mask
+        dist = (1 - alpha) * dist + alpha * landmark_distance(pred_pts, t_pts, t_mask, cfg)
         pose_loss = (1 - alpha) * pose_loss + alpha * angle_term(pred_pose, t_pose, torch.ones_like(known)).mean()
     lm = (weight * (cfg.offset + geo) * dist).mean()
     total = lm + cfg.pose_weight * pose_loss

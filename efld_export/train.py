@@ -34,6 +34,7 @@ from .distill import DistillConfig, load_teacher, teacher_model
 from .errors import EFLDError
 from .evaluate import evaluate
 from .files import write_text
+from .landmarks import FAR_JAW, GROUPS
 from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
@@ -82,11 +83,18 @@ class TrainConfig:
     label_human_points: str = "fit"
     #: The labeller's camera focal length in crop widths (label.py's LABEL_FOCAL; 1 up to v0.3.0).
     label_focal: float = LABEL_FOCAL
+    #: Depth of the labeller's jaw (label.py's JAW_DEPTHS): "3dmm" or "teacher" (up to v0.8.1).
+    label_jaw_depth: str = "3dmm"
     #: Pose labels of every face (label.py's POSE_LABELS): "3dmm_calibrated", PnP of the 3DMM mean shape
     #: on its 68 points (yaw from the AFLW file where it has one), the labelled faces' pitch raised by the
     #: labeller's offset; "3dmm" (v0.5.0), without it; or "mean_face" (up to v0.4.0: the 21-point
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
     pose_labels: str = "3dmm_calibrated"
+    #: |yaw| in degrees beyond which the far side's jaw (landmarks.FAR_JAW) of faces with dense 2D labels
+    #: (youtube-faces-68) is left out of the landmark loss: that markup follows the silhouette, which on
+    #: turned faces lies 3-17 % of the face off the 3D-consistent jawline the evaluation and the pool's
+    #: labels use (benchmarks/README.md, "The jaw's depth"). None: every point counts (up to v0.8.1).
+    silhouette_jaw_yaw: float | None = None
     #: Exponent of the |yaw|-bin weighting (loss.yaw_bin_weights) on top of the rare-sample weights:
     #: 0 none (every shipped model), 1 every bin of the protocol's mean the same total weight
     #: (benchmarks/yaw_balance_control.yaml: no gain).
@@ -129,9 +137,10 @@ class TrainConfig:
 @dataclass
 class Sample:
     image: np.ndarray
-    points: np.ndarray
+    points: np.ndarray  # NaN: not a target (left out of the loss)
     pose: np.ndarray  # degrees, NaN where unknown
     weight: float
+    box: np.ndarray  # (x, y, w, h) of every labelled point, targets or not: the crop's frame
 
 
 def _resolve_spec(spec: str, root: Path) -> str:
@@ -176,7 +185,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
             kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
                                          teacher=label_teacher, seed=cfg.seed,
                                          focal=cfg.label_focal, pose_labels=cfg.pose_labels,
-                                         models=models_of(spec), models_weight=cfg.label_models_weight)
+                                         models=models_of(spec), models_weight=cfg.label_models_weight,
+                                         jaw_depth=cfg.label_jaw_depth)
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 if cfg.label_human_points == "human":
@@ -205,9 +215,25 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     info["class_frequency"] = dict(zip(CLASSES, map(float, freq)))
     info["class_weight"] = dict(zip(CLASSES, map(float, w_c)))
     info["n_samples"] = len(records)
-    samples = [Sample(r.extra["image"], r.points, np.asarray(r.pose, dtype=np.float64), float(wt))
-               for r, wt in zip(records, weights)]
+    samples = [Sample(r.extra["image"], r.points, np.asarray(r.pose, dtype=np.float64), float(wt),
+                      box_from_points(r.points)) for r, wt in zip(records, weights)]
+    if cfg.silhouette_jaw_yaw is not None:
+        info["silhouette_jaw_masked"] = mask_silhouette_jaw(
+            [s for s, r in zip(samples, records) if "points21" not in r.extra], cfg.silhouette_jaw_yaw)
     return samples, info
+
+
+def mask_silhouette_jaw(samples: list[Sample], max_yaw: float) -> int:
+    """Leave out of the loss the far side's jaw of samples turned beyond max_yaw degrees (their points
+    there become NaN; the crop keeps its box). Returns how many samples were masked."""
+    n = 0
+    for s in samples:
+        yaw = float(s.pose[0])
+        if np.isfinite(yaw) and abs(yaw) > max_yaw:
+            s.points = s.points.copy()
+            s.points[list(FAR_JAW[int(np.sign(yaw))])] = np.nan
+            n += 1
+    return n
 
 
 class LandmarkDataset(Dataset):
@@ -225,7 +251,7 @@ class LandmarkDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         s = self.samples[i]
         rng = np.random.default_rng((self.seed, self.epoch, i))
-        crop, pts, angle, flipped = augment(s.image, s.points, box_from_points(s.points), rng, self.aug)
+        crop, pts, angle, flipped = augment(s.image, s.points, s.box, rng, self.aug)
         pose = s.pose.copy()
         if angle and np.isfinite(pose).all():
             pose = rotate_in_plane(pose, angle)
@@ -297,6 +323,10 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     log = (lambda m: print(m, file=sys.stderr)) if is_main else (lambda m: None)
     distill = from_mapping(DistillConfig, cfg.distill, "distill") if cfg.distill is not None else None
     teacher = load_teacher(distill).to(device) if distill is not None else None  # before labelling: fail early
+    teacher_points = None
+    if distill is not None and not distill.jaw:
+        teacher_points = torch.ones(68, dtype=torch.bool, device=device)
+        teacher_points[list(GROUPS["jaw"])] = False
     samples, info = prepare_samples(cfg, log)
     val_records = None
     if cfg.val and is_main:
@@ -377,7 +407,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                 t_pts, t_pose = teacher(img)
                 taught = (t_pts.view(-1, 68, 2), t_pose)
             loss, parts = efld_loss(pred_pts.view(-1, 68, 2), pts, mask, pred_pose, pose, weight, loss_cfg,
-                                    taught, distill.weight if distill is not None else 0.0)
+                                    taught, distill.weight if distill is not None else 0.0, teacher_points)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

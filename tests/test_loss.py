@@ -107,3 +107,23 @@ def test_distillation_mixes_label_and_teacher_terms_by_alpha():
     assert full.item() == pytest.approx(expect.item(), rel=1e-6)  # the rare-sample geometry stays the labels'
     half = efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg, (t_pts, t_pose), 0.5)[0]
     assert half.item() == pytest.approx(0.5 * (plain.item() + full.item()), rel=1e-6)
+
+
+def test_a_teacher_without_its_jaw_leaves_the_jaw_to_the_labels():
+    """distill.jaw false: at the jaw the teacher's term takes the labels, so a teacher that differs from
+    the labels only at the jaw changes nothing, and one that differs inside the face still counts."""
+    torch.manual_seed(2)
+    pred_pts, pts = torch.rand(2, 68, 2), torch.rand(2, 68, 2)
+    pred_pose, pose = torch.rand(2, 3), torch.rand(2, 3)
+    mask, w, cfg = torch.ones(2, 68, dtype=torch.bool), torch.ones(2), LossConfig()
+    inner = torch.ones(68, dtype=torch.bool)
+    inner[:17] = False
+    plain, _ = efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg)
+    jaw_only = pts.clone()
+    jaw_only[:, :17] += 0.5
+    args = (pred_pts, pts, mask, pred_pose, pose, w, cfg, (jaw_only, pose), 0.5)
+    assert efld_loss(*args, inner)[0].item() == pytest.approx(plain.item())
+    assert efld_loss(*args)[0].item() > plain.item() + 1e-3
+    inside = pts.clone()
+    inside[:, 30] += 0.5
+    assert efld_loss(pred_pts, pts, mask, pred_pose, pose, w, cfg, (inside, pose), 0.5, inner)[0].item() > plain.item() + 1e-3

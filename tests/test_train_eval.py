@@ -158,6 +158,28 @@ def test_dataset_gives_radians_and_flips_pose(data_root):
     assert np.allclose(flipped[3].numpy(), np.radians(s.pose * [-1, 1, -1]), atol=1e-6)
 
 
+def test_the_silhouette_jaw_of_turned_2d_labelled_faces_is_left_out_of_the_loss_not_the_crop(data_root):
+    from efld_export.landmarks import FAR_JAW
+
+    plain, _ = prepare_samples(_cfg(data_root, Path("unused")))
+    yaw = np.array([p.pose[0] for p in plain])
+    limit = float(np.median(np.abs(yaw)))
+    masked, info = prepare_samples(_cfg(data_root, Path("unused"), silhouette_jaw_yaw=limit))
+    turned = np.abs(yaw) > limit
+    assert info["silhouette_jaw_masked"] == turned.sum() > 0 and (yaw[turned] > 0).any() and (yaw[turned] < 0).any()
+    for p, m, y in zip(plain, masked, yaw):
+        far = list(FAR_JAW[int(np.sign(y))]) if abs(y) > limit else []
+        gone = np.isnan(m.points).any(1)
+        assert gone[far].all() and gone.sum() == len(far)
+        assert np.allclose(m.box, p.box) and np.allclose(m.points[~gone], p.points[~gone])
+    i = int(np.flatnonzero(turned & (yaw > 0))[0])  # the far side is 0-7: the loss's mask says so,
+    assert not LandmarkDataset(masked, None, 0)[i][2].numpy()[:8].any()
+    flip = AugmentConfig(rotate_p=0, scale=0, shift=0, flip_p=1, occlude_p=0, colour_p=0, gray_p=0, blur_p=0)
+    mask = LandmarkDataset(masked, flip, 0)[i][2].numpy()  # and after a mirror, 9-16 (the far side's mirror)
+    assert not mask[9:17].any() and mask[:9].all() and mask[17:].all()
+    assert np.allclose(LandmarkDataset(masked, None, 0)[i][0], LandmarkDataset(plain, None, 0)[i][0])  # same crop
+
+
 def test_yaw_balance_reweights_the_samples_by_their_yaw_bin(data_root):
     plain, info = prepare_samples(_cfg(data_root, Path("unused")))
     balanced, binfo = prepare_samples(_cfg(data_root, Path("unused"), yaw_balance=1.0))
