@@ -23,7 +23,7 @@ labels at other focal lengths (the camera's choice). --jaw-depth: the shape mode
 (label.py's JAW_DEPTHS; "teacher" up to v0.8.1).
 
     python benchmarks/label_quality.py --out benchmarks/results/label_quality_jaw_3dmm.json
-    python benchmarks/label_quality.py --jaw-depth teacher --out benchmarks/results/label_quality.json
+    python benchmarks/label_quality.py --jaw-depth teacher --out benchmarks/results/label_quality_jaw_teacher.json
 """
 from __future__ import annotations
 
