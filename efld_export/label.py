@@ -52,7 +52,9 @@ POSE_LABELS = ("3dmm_calibrated", "3dmm", "mean_face")
 #: Degrees the labeller's labels read a face's pitch too low: PnP of the 3DMM face on its 68 labels
 #: against the same PnP on the face's true 68 points, median over youtube-faces-68 train (3,462 faces
 #: with true 68 points, labelled from the 21 points these imply; training data only):
-#: benchmarks/labeller_pitch.py, results/labeller_pitch.json.
+#: benchmarks/labeller_pitch.py, results/labeller_pitch.json. Measured with MediaPipe's jaw depth; the
+#: 3DMM's (JAW_DEPTHS) reads 3.25 (results/labeller_pitch_jaw_3dmm.json), not adopted yet: v0.9.0 was
+#: trained with 2.83.
 LABELLER_PITCH_OFFSET = 2.83
 #: Depth of the shape model's jaw (face3d.py): "3dmm", the 3DMM mean shape's (pose.py's load_pose_face),
 #: whose projected vertices define AFLW2000-3D's jawline; or "teacher", MediaPipe's (up to v0.8.1), 20-25
