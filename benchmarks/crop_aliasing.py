@@ -7,7 +7,7 @@ aflw2000-3d-val and youtube-faces-68's test split; what each crop costs on the h
 (area resampling, as a smaller face in a camera frame) to 1/2, 1/3 and 1/4 size, so that the crop
 enlarges them instead.
 
-    python benchmarks/crop_aliasing.py --model models/efld-mnv3s-0.5/efld.pt --out benchmarks/results/crop_aliasing.json
+    python benchmarks/crop_aliasing.py --model models/efld-mnv3s-0.5/stage5/efld.pt --out benchmarks/results/crop_aliasing.json
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ keep their filters, BatchNorm and columns; each dropped channel's mean contribut
 landmark layer's bias, so the cut network predicts what the full one does on average. Training faces
 only (youtube-faces-68:train, the first --faces), never the validation set.
 
-    python benchmarks/prune_s3.py --model models/efld-mnv3s-0.5/efld.pt --keep 32 --out runs/pruned_050_32.pt
+    python benchmarks/prune_s3.py --model models/efld-mnv3s-0.5/stage5/efld.pt --keep 32 --out runs/pruned_050_32.pt
 """
 from __future__ import annotations
 

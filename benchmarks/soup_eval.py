@@ -3,7 +3,7 @@ Each ingredient and their average (`efld average`) through the one evaluator, on
 (model selection) and on youtube-faces-68's test split (frontal faces no ingredient trained on and
 no choice here looked at), so a gain on val can be checked on a second held-out set.
 
-    python benchmarks/soup_eval.py --soup models/efld-mnv3s-0.5/efld.pt --out benchmarks/results/soup.json
+    python benchmarks/soup_eval.py --soup models/efld-mnv3s-0.5/stage5/efld.pt --out benchmarks/results/soup.json
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from efld_export.evaluate import evaluate
 from efld_export.files import write_text
 
 CANDIDATE, V060 = "models/candidates/efld-mnv3s-0.75/efld.pt", "models/efld-mnv3s-0.5/stage3/efld.pt"
-SEED1, V080 = "models/candidates/efld-mnv3s-0.75-seed1/efld.pt", "models/efld-mnv3s-0.5/efld.pt"
+SEED1, V080 = "models/candidates/efld-mnv3s-0.75-seed1/efld.pt", "models/efld-mnv3s-0.5/stage5/efld.pt"
 TEACHERS = {"candidate, flip test": [CANDIDATE], "candidate + v0.6.0, each flip-tested (v0.7.0's)": [CANDIDATE, V060],
             "candidate seed 1, flip test": [SEED1], "candidate + candidate seed 1": [CANDIDATE, SEED1],
             "candidate + candidate seed 1 + v0.6.0": [CANDIDATE, SEED1, V060],

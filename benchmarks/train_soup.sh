@@ -4,10 +4,10 @@
 # chosen or left out by its val figure. About 5 hours on 2 cores; each run is resumable
 # (`efld train CONFIG --resume runs/NAME/last.pt`). benchmarks/README.md, "Weight averaging".
 #
-#   benchmarks/train_soup.sh [OUT]      (default models/efld-mnv3s-0.5/efld.pt)
+#   benchmarks/train_soup.sh [OUT]      (default models/efld-mnv3s-0.5/stage5/efld.pt, where v0.8.0 now lies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-models/efld-mnv3s-0.5/efld.pt}
+OUT=${1:-models/efld-mnv3s-0.5/stage5/efld.pt}
 efld train efld_export/configs/distill.yaml                     # stage 4 = v0.7.0 (seed 2; stage4/)
 efld train efld_export/configs/distill.yaml --seed 5 --epochs 12 --out runs/distill_seed5
 efld train benchmarks/distill_long.yaml                         # 24 epochs, teacher weight 0.6, seed 4
