@@ -59,7 +59,7 @@ LABELLER_PITCH_OFFSET = 2.83
 #: Depth of the shape model's jaw (face3d.py): "3dmm", the 3DMM mean shape's (pose.py's load_pose_face),
 #: whose projected vertices define AFLW2000-3D's jawline; or "teacher", MediaPipe's (up to v0.8.1), 20-25
 #: mm shallower at the jaw's ends, which put the jawline of turned faces too near the nose: the labels'
-#: jaw read 8-14 % of the face too far forward at 30-90 degrees of yaw on aflw2000-3d-val
+#: jaw read 9-11 % of the face too far forward at 30-90 degrees of yaw on aflw2000-3d-val
 #: (benchmarks/README.md, "The jaw's depth").
 JAW_DEPTHS = ("3dmm", "teacher")
 
@@ -72,7 +72,8 @@ def check_pose_labels(name: str) -> None:
 def teacher_jaw_max_yaw(jaw_depth: str) -> float:
     """Up to which |yaw| the teacher's jaw joins the fit: with the 3DMM's jaw depth, only on the near-frontal
     faces the shape model is learnt from, where depth hardly moves the jaw's projection; beyond, the
-    teacher's jaw is its own shallow one (on aflw2000-3d-val it cost the labels 0.18 in the 30-60 bin)."""
+    teacher's jaw is its own shallow one (on aflw2000-3d-val it cost the labels 0.18 of the mean of bins,
+    0.55 in the 30-60 bin: results/label_quality_jaw_3dmm.json)."""
     return SHAPE_MODEL_MAX_YAW if jaw_depth == "3dmm" else np.inf
 
 
@@ -298,15 +299,15 @@ def pool_shape_model(records: list[Record], mean_face: np.ndarray, teacher: Teac
 
 def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
                     progress: bool = False, focal: float = LABEL_FOCAL, own: np.ndarray | None = None,
-                    own_weight: float = MODELS_WEIGHT, teacher_jaw_max_yaw: float = np.inf) -> None:
+                    own_weight: float = MODELS_WEIGHT, jaw_max_yaw: float = np.inf) -> None:
     """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file.
     own: (N, 68, 2) points of our own models (model_points), joining the fit at own_weight; the teacher's
-    jaw joins it up to teacher_jaw_max_yaw degrees."""
+    jaw joins it up to jaw_max_yaw degrees (teacher_jaw_max_yaw)."""
     for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
         rec, lab = kept[i]
         yaw = _yaw(rec, lab)
         f = fit_with_teachers(model, rec, meshes[i], teacher_weight(yaw), focal, None if own is None else own[i],
-                              own_weight, mesh_jaw=abs(yaw) <= teacher_jaw_max_yaw)
+                              own_weight, mesh_jaw=abs(yaw) <= jaw_max_yaw)
         visible = ~np.isnan(rec.extra["points21"]).any(1)
         size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
         lab.points = f.points68

@@ -342,3 +342,24 @@ def test_calibrated_pose_labels_raise_only_the_labelled_faces_pitch_by_the_label
     assert np.array_equal(plain.points, calibrated.points)
     assert calibrated.pose[1] - plain.pose[1] == pytest.approx(LABELLER_PITCH_OFFSET)
     assert calibrated.pose[0] == plain.pose[0] == 20.0 and calibrated.pose[2] == plain.pose[2]
+
+
+def test_with_the_3dmm_jaw_depth_the_teachers_jaw_joins_only_near_frontal_fits():
+    """MediaPipe's jaw carries its own shallow depth: with jaw_depth 3dmm it pulls the labels' jaw only
+    within 30 degrees of yaw; with the teacher's depth, at every yaw where the teacher weighs."""
+    from efld_export.label import label_records, pool_shape_model
+
+    records, _, teacher = _open_mouth_faces()
+    moved = MeshTeacher([m.copy() for m in teacher.meshes])
+    for m in moved.meshes:
+        m[:17, 0] += 20.0  # the teacher's jaw 20 px off
+    yaw = np.array([abs(r.extra["yaw_deg"]) for r in records])
+    for depth, turned_moves in (("3dmm", False), ("teacher", True)):
+        shape, _ = pool_shape_model(records, face_3d(), teacher, focal=1.0, jaw_depth=depth)  # one shape for both
+        kw = dict(progress=False, shape_model=shape, focal=1.0, jaw_depth=depth)
+        base, _ = label_records(records, face_3d(), teacher=teacher, **kw)
+        pulled, _ = label_records(records, face_3d(), teacher=moved, **kw)
+        shift = np.array([np.abs(p.points[:17] - b.points[:17]).mean() for (_, p), (_, b) in zip(pulled, base)])
+        assert (shift[yaw <= 25] > 0.5).all()
+        turned = (yaw > 30) & (yaw <= 45)  # the teacher weighs 0.1 up to 45 degrees
+        assert turned.any() and ((shift[turned] > 0.5).all() if turned_moves else (shift[turned] < 1e-6).all())
