@@ -28,6 +28,7 @@ from efld_export.data.readers import read_landmarks_csv
 from efld_export.data.record import Record
 from efld_export.evaluate import predict_records
 from efld_export.landmarks import FAR_JAW
+from efld_export.metrics import jaw_forward_offset
 from efld_export.pose import POSE_FOCAL, fit_rigid, load_pose_face, project, rotation_to_angles
 from efld_export.runtime import LandmarkModel
 
@@ -35,15 +36,12 @@ BINS = ((0, 10), (10, 20), (20, 30), (30, 45), (45, 60), (60, 91))
 
 
 def sides_forward(points: np.ndarray, ref: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per face, the far and near sides' mean jaw offset from ref towards the turn, in % of points' box."""
-    size = np.sqrt(np.prod(np.ptp(points, axis=1), axis=1))  # metrics' landmark-box size
-    far, near = np.zeros(len(points)), np.zeros(len(points))
-    for i, y in enumerate(yaw):
-        s = 1 if y >= 0 else -1
-        fwd = -s * (points[i, :17, 0] - ref[i, :17, 0]) / size[i] * 100
-        far[i] = fwd[list(FAR_JAW[s])].mean()
-        near[i] = fwd[list(FAR_JAW[-s])].mean()
-    return far, near
+    """Per face, the far and near sides' mean jaw offset from ref towards the turn, in % of points' box
+    (metrics.jaw_forward_offset on each side's points)."""
+    def side(s: int) -> np.ndarray:  # s = 1: the far side; -1: the near side
+        return np.where(yaw >= 0, jaw_forward_offset(ref, points, yaw, FAR_JAW[s]),
+                        jaw_forward_offset(ref, points, yaw, FAR_JAW[-s])) * -100
+    return side(1), side(-1)
 
 
 def binned(far: np.ndarray, near: np.ndarray, yaw: np.ndarray) -> dict[str, dict[str, float]]:

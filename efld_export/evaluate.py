@@ -35,6 +35,11 @@ def predict_records(model: LandmarkModel, records: list[Record], chunk: int = 25
     return np.stack(pts), pose
 
 
+def _percent_by_yaw(values: np.ndarray, yaw: np.ndarray | None) -> dict[str, float]:
+    """yaw_binned's means in %, without the bins' counts."""
+    return {k: v * 100 for k, v in metrics.yaw_binned(values, yaw).items() if not k.startswith("n_")}
+
+
 def compute_metrics(pred: np.ndarray, gt: np.ndarray, pred_pose: np.ndarray | None,
                     gt_pose: np.ndarray | None) -> dict[str, Any]:
     """The report's figures (NMEs in %)."""
@@ -44,7 +49,7 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, pred_pose: np.ndarray | No
     fr, auc = metrics.ced_auc(nme_io)
     out: dict[str, Any] = {
         "nme_bbox": {k: (v * 100 if not k.startswith("n_") else v) for k, v in metrics.yaw_binned(nme_b, yaw).items()},
-        "nme_bbox_by_region": {region: {k: v * 100 for k, v in metrics.yaw_binned(e, yaw).items() if not k.startswith("n_")}
+        "nme_bbox_by_region": {region: _percent_by_yaw(e, yaw)
                                for region, e in metrics.nme_bbox_by_region(pred, gt).items()},
         "nme_interocular": float(nme_io.mean() * 100),
         "fr_10": fr,
@@ -52,9 +57,7 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, pred_pose: np.ndarray | No
         "n_images": int(len(gt)),
     }
     if yaw is not None:
-        out["jaw_forward_offset"] = {k: v * 100 for k, v in
-                                     metrics.yaw_binned(metrics.jaw_forward_offset(pred, gt, yaw), yaw).items()
-                                     if not k.startswith("n_")}
+        out["jaw_forward_offset"] = _percent_by_yaw(metrics.jaw_forward_offset(pred, gt, yaw), yaw)
     if pred_pose is not None and gt_pose is not None:
         out["pose_mae"] = metrics.pose_mae(pred_pose, gt_pose)
     return out

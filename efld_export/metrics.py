@@ -1,6 +1,7 @@
 """Landmark and pose metrics (NME, failure rate, CED/AUC, pose MAE) as in 300-W and 3DDFA."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,13 +38,14 @@ def nme_bbox_by_region(pred: np.ndarray, gt: np.ndarray) -> dict[str, np.ndarray
     return {name: point_errors(pred[:, list(idx)], gt[:, list(idx)]) / sizes for name, idx in REGIONS.items()}
 
 
-def jaw_forward_offset(pred: np.ndarray, gt: np.ndarray, yaw: np.ndarray) -> np.ndarray:
-    """Per-face mean offset of the jaw's points from the true ones along the image's x axis, towards the
-    side the face turns to (positive: forward, nearer the nose), by sqrt(w*h) of the landmark box. A
-    convention shows here, not in the NME alone: a jaw too shallow, or drawn on the silhouette, reads
-    forward on turned faces."""
-    jaw = list(REGIONS["jaw"])
-    return -np.sign(yaw) * (pred[:, jaw, 0] - gt[:, jaw, 0]).mean(1) / _box_sizes(gt)
+def jaw_forward_offset(pred: np.ndarray, gt: np.ndarray, yaw: np.ndarray,
+                       points: Sequence[int] = REGIONS["jaw"]) -> np.ndarray:
+    """Per-face mean offset of the jaw's points (or others) from the true ones along the image's x axis,
+    towards the side the face turns to (positive: forward, nearer the nose), by sqrt(w*h) of the landmark
+    box. A convention shows here, not in the NME alone: a jaw too shallow, or drawn on the silhouette,
+    reads forward on turned faces."""
+    idx = list(points)
+    return -np.sign(yaw) * (pred[:, idx, 0] - gt[:, idx, 0]).mean(1) / _box_sizes(gt)
 
 
 def nme_interocular(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
