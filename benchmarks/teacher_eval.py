@@ -2,6 +2,7 @@
 "Distillation"): each teacher is what `distill:` would build (distill.teacher_model), flip test included.
 
     python benchmarks/teacher_eval.py --out benchmarks/results/teacher_eval.json
+    python benchmarks/teacher_eval.py --teacher "NAME=a.pt,b.pt" ... --out OUT.json   (other teachers)
 """
 from __future__ import annotations
 
@@ -23,13 +24,23 @@ TEACHERS = {"candidate, flip test": [CANDIDATE], "candidate + v0.6.0, each flip-
             "candidate + candidate seed 1 + v0.8.0": [CANDIDATE, SEED1, V080]}
 
 
+def _teacher_arg(text: str) -> tuple[str, list[str]]:
+    name, sep, paths = text.partition("=")
+    if not sep or not paths:
+        raise SystemExit(f"--teacher takes NAME=CKPT[,CKPT...], got {text!r}")
+    return name, paths.split(",")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--teacher", action="append", default=[], metavar="NAME=CKPT[,CKPT...]",
+                    help="score this teacher (repeatable) instead of the recorded set")
     args = ap.parse_args()
+    teachers = dict(_teacher_arg(t) for t in args.teacher) or TEACHERS
     records = load_records(str(data_root() / "aflw2000-3d-val"), progress=False)
     out = {"command": "python " + " ".join(sys.argv), "teachers": {}}
-    for name, paths in TEACHERS.items():
+    for name, paths in teachers.items():
         report, _ = evaluate(teacher_model(paths), records, progress=False)
         out["teachers"][name] = {"checkpoints": paths, "nme_bbox": report["nme_bbox"], "pose_mae": report["pose_mae"]}
         print(name, round(report["nme_bbox"]["mean_of_bins"], 3), round(report["pose_mae"]["mean"], 3))
