@@ -2,7 +2,8 @@
 # Distillation on the new labels (issue 3): the wide candidate fine-tuned on the pool relabelled with the
 # 3DMM's jaw depth (the teacher, models/candidates/efld-mnv3s-0.75-jaw3dmm), then v0.9.0 distilled from
 # it and itself twice (seeds 13 and 14), and `efld average` of the two.
-# Uniform: neither run is chosen by its val figure. benchmarks/README.md, "Distillation on the new labels".
+# Uniform: neither run is chosen by its val figure. The recorded average: 5.286 / pose 5.25 against v0.9.0's
+# 5.330 / 5.22, not shipped. About 2 h 10 min on 2 cores. benchmarks/README.md, "Distillation on the new labels".
 #
 #   benchmarks/train_distill_soup.sh [OUT]      (default runs/distill_jaw_wide_soup.pt)
 set -euo pipefail
