@@ -46,6 +46,9 @@ def main() -> None:
         mae = pose_mae(est, true)
         results["methods"][name] = {"mean": round(mae["mean"], 2), **{k: round(mae[k], 2) for k in ("yaw", "pitch", "roll")},
                                     "by_yaw_bin": {k: round(v, 2) for k, v in mae["mean_by_yaw_bin"].items()},
+                                    "angle_by_yaw_bin": {a: {k: round(v, 2) for k, v in bins.items()}
+                                                         for a, bins in mae["by_yaw_bin"].items()},
+                                    "geodesic": {k: round(v, 2) for k, v in mae["geodesic"].items()},
                                     "bias": {k: round(v, 2) for k, v in mae["bias"].items()}}
         print(name, results["methods"][name], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

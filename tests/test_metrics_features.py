@@ -76,6 +76,22 @@ def test_pose_mae_reports_the_signed_bias_wrapped_and_per_yaw_bin():
     assert mae["bias"]["pitch"] == pytest.approx(-4) and mae["bias"]["roll"] == pytest.approx(30)
     assert mae["roll"] == pytest.approx(94 / 3)
     assert mae["mean_by_yaw_bin"]["yaw_0_30"] == pytest.approx(2) and mae["mean_by_yaw_bin"]["yaw_60_90"] == pytest.approx(94 / 3)
+    by = mae["by_yaw_bin"]
+    assert by["pitch"]["yaw_30_60"] == pytest.approx(4) and by["roll"]["yaw_60_90"] == pytest.approx(90)
+    assert by["yaw"]["mean_of_bins"] == 0 and by["roll"]["mean_of_bins"] == pytest.approx(94 / 3)
+
+
+def test_geodesic_error_is_the_rotation_between_poses_not_the_euler_split():
+    # Pure yaw or pure roll offsets: the rotation angle is the offset itself.
+    gt = np.array([[10.0, 0, 0], [0, 0, 20]])
+    assert metrics.geodesic_deg(gt + [[5, 0, 0], [0, 0, -7]], gt) == pytest.approx([5, 7], abs=1e-6)
+    # Near profile, pitch +20 and roll +20 differ from (pitch 0, roll 0) by far less than 20 degrees
+    # of rotation (the gimbal's coupling), while frontal the same Euler offsets are a large rotation.
+    profile = metrics.geodesic_deg(np.array([[85.0, 20, 20]]), np.array([[85.0, 0, 0]]))[0]
+    frontal = metrics.geodesic_deg(np.array([[0.0, 20, 20]]), np.array([[0.0, 0, 0]]))[0]
+    assert profile < 3 and frontal > 25
+    mae = metrics.pose_mae(np.array([[85.0, 20, 20]]), np.array([[85.0, 0, 0]]))
+    assert mae["pitch"] == 20 and mae["geodesic"]["mean"] == pytest.approx(profile)
 
 
 def test_features_formulas():
