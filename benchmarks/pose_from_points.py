@@ -24,6 +24,11 @@ from efld_export.runtime import LandmarkModel
 CROP = 120
 
 
+def _rounded(report: dict) -> dict:
+    """The report's figures to 2 decimals, nested dicts included."""
+    return {k: _rounded(v) if isinstance(v, dict) else round(v, 2) for k, v in report.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path)
@@ -44,12 +49,9 @@ def main() -> None:
     for name, est in (("pose head", head), ("PnP of the predicted points", pnp(pred)),
                       ("PnP of the true points", pnp(np.stack([r.points for r in val])))):
         mae = pose_mae(est, true)
-        results["methods"][name] = {"mean": round(mae["mean"], 2), **{k: round(mae[k], 2) for k in ("yaw", "pitch", "roll")},
-                                    "by_yaw_bin": {k: round(v, 2) for k, v in mae["mean_by_yaw_bin"].items()},
-                                    "angle_by_yaw_bin": {a: {k: round(v, 2) for k, v in bins.items()}
-                                                         for a, bins in mae["by_yaw_bin"].items()},
-                                    "geodesic": {k: round(v, 2) for k, v in mae["geodesic"].items()},
-                                    "bias": {k: round(v, 2) for k, v in mae["bias"].items()}}
+        results["methods"][name] = _rounded({**{k: mae[k] for k in ("mean", "yaw", "pitch", "roll")},
+                                             "by_yaw_bin": mae["mean_by_yaw_bin"], "angle_by_yaw_bin": mae["by_yaw_bin"],
+                                             "geodesic": mae["geodesic"], "bias": mae["bias"]})
         print(name, results["methods"][name], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -107,6 +107,6 @@ def geodesic_deg(pred_deg: np.ndarray, gt_deg: np.ndarray) -> np.ndarray:
     """Per face, the angle in degrees of the rotation taking the predicted pose to the true one."""
     if not len(pred_deg):
         return np.zeros(0)
-    rel = [angles_to_rotation(p).T @ angles_to_rotation(g) for p, g in zip(pred_deg, gt_deg)]
-    cos = (np.trace(np.stack(rel), axis1=1, axis2=2) - 1) / 2
+    rel = np.swapaxes(angles_to_rotation(pred_deg), 1, 2) @ angles_to_rotation(gt_deg)
+    cos = (np.trace(rel, axis1=1, axis2=2) - 1) / 2
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))

@@ -125,11 +125,12 @@ def pose_from_landmarks(points68: np.ndarray, mean_face: np.ndarray, width: floa
 
 
 def angles_to_rotation(pose_deg: np.ndarray) -> np.ndarray:
-    """(yaw, pitch, roll) degrees -> 3x3 rotation in the mean face's camera frame (inverse of rotation_to_angles)."""
+    """(yaw, pitch, roll) degrees -> 3x3 rotation in the mean face's camera frame (inverse of
+    rotation_to_angles); an (N, 3) array of poses gives (N, 3, 3) in one call."""
     from scipy.spatial.transform import Rotation
 
-    yaw, pitch, roll = pose_deg
-    r = Rotation.from_euler("XYZ", [-pitch, -yaw, -roll], degrees=True).as_matrix()
+    pitch_yaw_roll = np.asarray(pose_deg, dtype=np.float64)[..., [1, 0, 2]]
+    r = Rotation.from_euler("XYZ", -pitch_yaw_roll, degrees=True).as_matrix()
     f = np.diag([1.0, -1.0, -1.0])
     return f @ r @ f
 
