@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/distill_jaw_wide_soup.pt}
 TEACHER=models/candidates/efld-mnv3s-0.75-jaw3dmm
 efld train benchmarks/wide_075_jaw_3dmm.yaml --threads 2
-mkdir -p "$TEACHER"
-python -c "import sys; from efld_export.checkpoint import load_checkpoint, save_checkpoint; from efld_export.train import finished; save_checkpoint(sys.argv[2], finished(load_checkpoint(sys.argv[1])))" \
-    runs/wide075_jaw_3dmm/last.pt "$TEACHER/efld.pt"
+efld finish runs/wide075_jaw_3dmm/last.pt "$TEACHER/efld.pt"
 efld train benchmarks/distill_jaw_wide.yaml --threads 2
 efld train benchmarks/distill_jaw_wide.yaml --threads 2 --seed 14 --out runs/distill_jaw_wide_seed14
 efld average "$OUT" runs/distill_jaw_wide/last.pt runs/distill_jaw_wide_seed14/last.pt

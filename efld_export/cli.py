@@ -265,6 +265,23 @@ def average_cmd(out: Path, checkpoints: tuple[Path, ...]) -> None:
     click.echo(str(average(out, checkpoints)))
 
 
+@cli.command("finish")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def finish_cmd(checkpoint: Path, out: Path) -> None:
+    """Write CHECKPOINT (a run's last.pt, say) to OUT as a checkpoint for use: the weights (the moving
+    average where the run kept one), their architecture and training config, without the optimiser
+    state and raw weights that only resuming needs (a last.pt is about twice the size). OUT is written
+    atomically and may be the path to ship (models/NAME/efld.pt)."""
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .train import finished
+
+    if out.exists() and out.resolve() == checkpoint.resolve():
+        raise EFLDError(f"{out}: the output would overwrite the checkpoint it is made from")
+    save_checkpoint(out, finished(load_checkpoint(checkpoint)))
+    click.echo(str(out))
+
+
 @cli.command("release")
 @click.argument("export_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=MODEL_NAME, show_default=True, help="Model name (the release folder's prefix).")

@@ -98,6 +98,12 @@ def test_ema_weights_are_validated_kept_and_resumed(data_root, tmp_path):
     finished = torch.load(best, weights_only=True)
     assert "model_raw" not in finished and "optimizer" not in finished
     assert all(torch.equal(finished["model"][k], last["model"][k]) for k in last["model"])  # one epoch: best = last
+    res = CliRunner().invoke(cli, ["finish", str(tmp_path / "ema" / "last.pt"), str(tmp_path / "use.pt")])
+    assert res.exit_code == 0, res.output
+    use = torch.load(tmp_path / "use.pt", weights_only=True)
+    assert use.keys() == finished.keys() and all(torch.equal(use["model"][k], last["model"][k]) for k in last["model"])
+    res = CliRunner().invoke(cli, ["finish", str(tmp_path / "use.pt"), str(tmp_path / "use.pt")])
+    assert res.exit_code != 0 and "overwrite" in str(res.exception) + res.output
     _, resumed, line = run(0.9, tmp_path / "ema", epochs=2, resume=tmp_path / "ema" / "last.pt")
     assert line["epoch"] == 2 and "val_raw" in line
     assert any(not torch.equal(resumed["model"][k], last["model"][k]) for k in last["model"])
