@@ -7,7 +7,7 @@
 #   benchmarks/record.sh [RELEASE_DIR] [CHECKPOINT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REL=${1:-models/efld-mnv3s-0.5-v0.9.0}
+REL=${1:-models/efld-mnv3s-0.5-v0.9.1}
 PT=${2:-models/efld-mnv3s-0.5/efld.pt}
 OUT=benchmarks/results
 mkdir -p "$OUT"

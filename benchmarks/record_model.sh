@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PT=${1:-models/efld-mnv3s-0.5/efld.pt}
-REL=${2:-models/efld-mnv3s-0.5-v0.9.0}
+REL=${2:-models/efld-mnv3s-0.5-v0.9.1}
 DATA=${EFLD_DATA:-../shared/data}
 OUT=benchmarks/results
 mkdir -p "$OUT"
