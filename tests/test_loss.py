@@ -54,6 +54,33 @@ def test_angles_are_radians_inside_cos():
     assert angle_term(pred, gt, torch.ones(1, 3, dtype=torch.bool)).item() == pytest.approx(1 - math.cos(math.radians(10)), rel=1e-5)
 
 
+def test_chord_pose_term_grows_with_the_absolute_error_and_keeps_the_weighting_cos():
+    """chord = 2 sin(|e| / 2): about |e| for small errors, periodic (a full turn is no error), a finite
+    gradient at 0; only the pose regression term changes, the landmark weighting keeps 1 - cos."""
+    ones = torch.ones(1, 3, dtype=torch.bool)
+    gt = torch.zeros(1, 3)
+    for deg in (1.0, 10.0, 90.0):
+        pred = torch.tensor([[math.radians(deg), 0.0, 0.0]])
+        assert angle_term(pred, gt, ones, "chord").item() == pytest.approx(2 * math.sin(math.radians(deg) / 2), abs=1e-4)
+    small = angle_term(torch.tensor([[0.02, 0.0, 0.0]]), gt, ones, "chord").item()
+    assert small == pytest.approx(0.02, rel=1e-2) and small > 100 * angle_term(torch.tensor([[0.02, 0.0, 0.0]]), gt, ones).item()
+    assert angle_term(torch.tensor([[2 * math.pi, 0.0, 0.0]]), gt, ones, "chord").item() < 1e-3
+    pred = torch.zeros(1, 3, requires_grad=True)
+    angle_term(pred, gt, ones, "chord").sum().backward()
+    assert torch.isfinite(pred.grad).all()
+    assert angle_term(torch.tensor([[1.0, 2.0, 3.0]]), torch.full((1, 3), float("nan")), torch.zeros(1, 3, dtype=torch.bool), "chord").item() == 0.0
+    with pytest.raises(ValueError, match="pose_kind"):
+        angle_term(pred, gt, ones, "l1")
+    torch.manual_seed(2)
+    pred_pts, pts, pred_pose, pose = torch.rand(3, 68, 2), torch.rand(3, 68, 2), torch.rand(3, 3), torch.rand(3, 3)
+    mask, w = torch.ones(3, 68, dtype=torch.bool), torch.tensor([1.0, 2.0, 0.5])
+    total, parts = efld_loss(pred_pts, pts, mask, pred_pose, pose, w, LossConfig(pose_kind="chord"))
+    known = torch.ones(3, 3, dtype=torch.bool)
+    lm = (w * (1 + angle_term(pred_pose, pose, known)) * landmark_distance(pred_pts, pts, mask, LossConfig())).mean()
+    assert parts["pose"] == pytest.approx(angle_term(pred_pose, pose, known, "chord").mean().item(), rel=1e-6)
+    assert total.item() == pytest.approx(lm.item() + parts["pose"], rel=1e-6)
+
+
 def test_unknown_angles_and_points_do_not_count():
     pred = torch.tensor([[1.0, 2.0, 3.0]])
     gt = torch.tensor([[float("nan")] * 3])
