@@ -106,7 +106,8 @@ def angle_term(pred: torch.Tensor, target: torch.Tensor, known: torch.Tensor, ki
     kind "chord": sum_k 2 sin(|error_k| / 2), the chord between the two angles on the unit circle,
     periodic like 1 - cos but about |error| rather than error^2 / 2, so it fits the conditional median,
     which minimises the mean absolute error we report, where 1 - cos fits the mean: at profiles, where
-    the split of a rotation into pitch and roll is ill-conditioned, the errors are heavy-tailed.
+    the split of a rotation into pitch and roll is ill-conditioned, the errors are heavy-tailed. Measured
+    level with 1 - cos on v0.9.1's pose head (benchmarks/README.md, "The pose term's shape").
     """
     error = pred - torch.nan_to_num(target)
     if kind == "cos":
