@@ -1,4 +1,4 @@
-"""Score distillation teachers on aflw2000-3d-val through the one evaluator (benchmarks/README.md,
+"""Score distillation teachers on aflw2000-3d-val (or --data) through the one evaluator (benchmarks/README.md,
 "Distillation"): each teacher is what `distill:` would build (distill.teacher_model), flip test included.
 
     python benchmarks/teacher_eval.py --out benchmarks/results/teacher_eval.json
@@ -36,14 +36,18 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--teacher", action="append", default=[], metavar="NAME=CKPT[,CKPT...]",
                     help="score this teacher (repeatable) instead of the recorded set")
+    ap.add_argument("--data", default="aflw2000-3d-val", help="data set under the data root (NAME[:split])")
     args = ap.parse_args()
     teachers = dict(_teacher_arg(t) for t in args.teacher) or TEACHERS
-    records = load_records(str(data_root() / "aflw2000-3d-val"), progress=False)
+    records = load_records(str(data_root() / args.data), progress=False)
     out = {"command": "python " + " ".join(sys.argv), "teachers": {}}
     for name, paths in teachers.items():
         report, _ = evaluate(teacher_model(paths), records, progress=False)
-        out["teachers"][name] = {"checkpoints": paths, "nme_bbox": report["nme_bbox"], "pose_mae": report["pose_mae"]}
-        print(name, round(report["nme_bbox"]["mean_of_bins"], 3), round(report["pose_mae"]["mean"], 3))
+        out["teachers"][name] = {"checkpoints": paths, "data": args.data, "nme_bbox": report["nme_bbox"],
+                                 "nme_bbox_by_region": report["nme_bbox_by_region"], "pose_mae": report.get("pose_mae")}
+        pose = report.get("pose_mae")  # none where the data has no poses (youtube-faces-68)
+        nme = report["nme_bbox"]  # no yaw bins where the data has no poses
+        print(name, round(nme.get("mean_of_bins", nme["overall"]), 3), pose and round(pose["mean"], 3))
     write_text(Path(args.out), json.dumps(out, indent=2))
 
 
