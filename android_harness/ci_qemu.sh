@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODEL=${EFLD_QEMU_MODEL:-models/efld-mnv3s-0.5-v0.9.1/efld_int8.tflite}
+NEWEST=$(ls -d models/efld-mnv3s-0.5-v*/ | sort -V | tail -n 1)   # the newest release
+MODEL=${EFLD_QEMU_MODEL:-${NEWEST%/}/efld_int8.tflite}
 DATA=${EFLD_QEMU_DATA:-../shared/data/aflw2000-3d-val}
 OUT=${EFLD_QEMU_OUT:-runs/ci/qemu_aarch64.json}
 

@@ -7,7 +7,8 @@
 #   benchmarks/record.sh [RELEASE_DIR] [CHECKPOINT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REL=${1:-models/efld-mnv3s-0.5-v0.9.1}
+REL=${1:-$(ls -d models/efld-mnv3s-0.5-v*/ | sort -V | tail -n 1)}   # default: the newest release
+REL=${REL%/}
 PT=${2:-models/efld-mnv3s-0.5/efld.pt}
 OUT=benchmarks/results
 mkdir -p "$OUT"

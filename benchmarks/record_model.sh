@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PT=${1:-models/efld-mnv3s-0.5/efld.pt}
-REL=${2:-models/efld-mnv3s-0.5-v0.9.1}
+REL=${2:-$(ls -d models/efld-mnv3s-0.5-v*/ | sort -V | tail -n 1)}   # default: the newest release
+REL=${REL%/}
 DATA=${EFLD_DATA:-../shared/data}
 OUT=benchmarks/results
 mkdir -p "$OUT"

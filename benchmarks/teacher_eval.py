@@ -43,10 +43,9 @@ def main() -> None:
     out = {"command": "python " + " ".join(sys.argv), "teachers": {}}
     for name, paths in teachers.items():
         report, _ = evaluate(teacher_model(paths), records, progress=False)
-        out["teachers"][name] = {"checkpoints": paths, "data": args.data, "nme_bbox": report["nme_bbox"],
-                                 "nme_bbox_by_region": report["nme_bbox_by_region"], "pose_mae": report.get("pose_mae")}
-        pose = report.get("pose_mae")  # none where the data has no poses (youtube-faces-68)
-        nme = report["nme_bbox"]  # no yaw bins where the data has no poses
+        nme, pose = report["nme_bbox"], report.get("pose_mae")  # no yaw bins, no pose where the data has no poses
+        out["teachers"][name] = {"checkpoints": paths, "data": args.data, "nme_bbox": nme,
+                                 "nme_bbox_by_region": report["nme_bbox_by_region"], "pose_mae": pose}
         print(name, round(nme.get("mean_of_bins", nme["overall"]), 3), pose and round(pose["mean"], 3))
     write_text(Path(args.out), json.dumps(out, indent=2))
 

@@ -6,6 +6,10 @@ class EFLDError(Exception):
     """Base class for errors caused by input the user gave (files, flags, data)."""
 
 
+class ConfigError(EFLDError, ValueError):
+    """A config value outside its allowed choices; raised when the config is read, before any work."""
+
+
 class DataError(EFLDError):
     """A bad dataset file or record; the message names the file (and line)."""
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import ConfigError
 from .metrics import YAW_BINS
 
 #: Attribute classes and their rules on (yaw, pitch, roll) in degrees and visibility.
@@ -82,19 +83,23 @@ class LossConfig:
     wing_w: float = 10.0 / 112  # in crop units: 10 px of a 112 crop
     wing_eps: float = 2.0
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("l2", "wing"):
+            raise ConfigError(f"loss.kind must be 'l2' or 'wing', got {self.kind!r}")
+        if self.pose_kind not in ("cos", "chord"):
+            raise ConfigError(f"loss.pose_kind must be 'cos' or 'chord', got {self.pose_kind!r}")
+
 
 def landmark_distance(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, cfg: LossConfig) -> torch.Tensor:
     """Per-sample distance over known points. pred/target (N, 68, 2), mask (N, 68)."""
     diff = torch.where(mask[..., None], pred - target, torch.zeros_like(pred))
     if cfg.kind == "l2":
         per_point = (diff ** 2).sum(-1)
-    elif cfg.kind == "wing":
+    else:  # "wing" (LossConfig admits no other)
         x = diff.norm(dim=-1)
         w, e = cfg.wing_w, cfg.wing_eps / 112
         c = w - w * math.log(1 + w / e)
         per_point = torch.where(x < w, w * torch.log1p(x / e), x - c)
-    else:
-        raise ValueError(f"unknown loss kind {cfg.kind!r}")
     # Sum over the 68 points as in PFLD (rescaled when some are unknown), so that the
     # landmark term is not dwarfed by the pose term in the shared backbone.
     return (per_point * mask).sum(1) * (mask.shape[1] / mask.sum(1).clamp(min=1))
@@ -131,7 +136,7 @@ def efld_loss(pred_pts: torch.Tensor, pts: torch.Tensor, mask: torch.Tensor, pre
     known = ~torch.isnan(pose)
     geo = angle_term(pred_pose, pose, known)
     dist = landmark_distance(pred_pts, pts, mask, cfg)
-    pose_loss = angle_term(pred_pose, pose, known, cfg.pose_kind).mean()
+    pose_loss = (geo if cfg.pose_kind == "cos" else angle_term(pred_pose, pose, known, cfg.pose_kind)).mean()
     if teacher is not None:
         t_pts, t_pose = teacher
         t_mask = torch.ones_like(mask)

@@ -327,14 +327,14 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
     if distill is not None and not distill.jaw:
         teacher_points = torch.ones(68, dtype=torch.bool, device=device)
         teacher_points[list(GROUPS["jaw"])] = False
+    aug = from_mapping(AugmentConfig, cfg.augment, "augment")  # before labelling: a bad key fails early
+    loss_cfg = from_mapping(LossConfig, cfg.loss, "loss")
     samples, info = prepare_samples(cfg, log)
     val_records = None
     if cfg.val and is_main:
         val_records = load_records(_resolve_spec(cfg.val, cfg.root), skip_bad=cfg.skip_bad, progress=False)
         if cfg.val_max:
             val_records = val_records[:cfg.val_max]
-    aug = from_mapping(AugmentConfig, cfg.augment, "augment")
-    loss_cfg = from_mapping(LossConfig, cfg.loss, "loss")
     ds = LandmarkDataset(samples, aug, cfg.seed)
     if world > 1:
         sampler = torch.utils.data.distributed.DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed)

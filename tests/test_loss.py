@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from efld_export.errors import ConfigError
 from efld_export.loss import (CLASSES, LossConfig, angle_term, attributes, class_weights, efld_loss,
                               landmark_distance, sample_weights, yaw_bin_weights)
 
@@ -71,6 +72,8 @@ def test_chord_pose_term_grows_with_the_absolute_error_and_keeps_the_weighting_c
     assert angle_term(torch.tensor([[1.0, 2.0, 3.0]]), torch.full((1, 3), float("nan")), torch.zeros(1, 3, dtype=torch.bool), "chord").item() == 0.0
     with pytest.raises(ValueError, match="pose_kind"):
         angle_term(pred, gt, ones, "l1")
+    with pytest.raises(ConfigError, match="pose_kind"):  # a config's typo fails when it is read
+        LossConfig(pose_kind="chrod")
     torch.manual_seed(2)
     pred_pts, pts, pred_pose, pose = torch.rand(3, 68, 2), torch.rand(3, 68, 2), torch.rand(3, 3), torch.rand(3, 3)
     mask, w = torch.ones(3, 68, dtype=torch.bool), torch.tensor([1.0, 2.0, 0.5])

@@ -317,3 +317,6 @@ def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_pa
     for section, bad in [("loss", {"knd": "wing"}), ("augment", {"flip": 0.5})]:
         with pytest.raises(EFLDError, match=rf"unknown {section} key\(s\): \['{next(iter(bad))}'\]; known: .*"):
             train(_cfg(data_root, tmp_path / section, epochs=1, val=None, **{section: bad}), progress=False)
+    nowhere = _cfg(tmp_path / "nowhere", tmp_path / "early", epochs=1, val=None, loss={"pose_kind": "chrod"})
+    with pytest.raises(EFLDError, match="loss.pose_kind must be 'cos' or 'chord', got 'chrod'"):
+        train(nowhere, progress=False)  # read before any data is loaded or labelled
