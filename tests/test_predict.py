@@ -316,3 +316,14 @@ def test_cli_nothing_processable_exits_nonzero_without_traceback(trained, tmp_pa
     (tmp_path / "corrupt.jpg").write_bytes(b"junk")
     code, _, err = run_cli(monkeypatch, capsys, "predict", str(tmp_path / "corrupt.jpg"), "--model", str(trained))
     assert code == 2 and "corrupt.jpg: cannot decode image" in err and "error: no input could be read" in err
+
+
+def test_default_model_is_the_newest_release_by_version_not_by_text(tmp_path, monkeypatch):
+    """With the weights gone, the ONNX file comes from the newest release folder: v0.10.0 after v0.9.1."""
+    from efld_export import predict as predict_module
+
+    for version in ("v0.9.1", "v0.10.0", "v0.2.0"):
+        (tmp_path / f"efld-mnv3s-0.5-{version}").mkdir()
+        (tmp_path / f"efld-mnv3s-0.5-{version}" / "efld.onnx").write_bytes(b"x")
+    monkeypatch.setattr(predict_module, "DEFAULT_WEIGHTS", tmp_path / "efld-mnv3s-0.5" / "efld.pt")
+    assert predict_module.default_model_path("onnx").parent.name == "efld-mnv3s-0.5-v0.10.0"
