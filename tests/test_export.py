@@ -174,3 +174,26 @@ def test_missing_weights_and_calibration_errors(tmp_path, data_root):
         calibration_crops(tmp_path / "empty")
     crops, desc = calibration_crops(data_root / "val", n=5)
     assert crops.shape == (5, 112, 112, 3) and "landmark box" in desc
+
+
+def test_templates_export_fully_int8_delegated_and_agree_with_torch(trained, data_root, tmp_path):
+    """The spatial templates (a depthwise convolution as large as its map, with a depth multiplier) convert,
+    delegate in int8 with no float op, and the fp32 file computes what torch does."""
+    import torch
+
+    from efld_export.checkpoint import load_checkpoint, save_checkpoint
+    from efld_export.models import create_model
+    from efld_export.train import init_weights
+
+    state = load_checkpoint(trained)
+    args = {**state["model_args"], "templates": 2}
+    model = create_model(**{k: v for k, v in args.items() if k != "name"})
+    init_weights(model, state["model"])
+    torch.manual_seed(0)
+    torch.nn.init.normal_(model.landmarks_fine.weight, std=0.05)
+    weights = tmp_path / "templates.pt"
+    save_checkpoint(weights, {**state, "model": model.state_dict(), "model_args": args})
+    report = export(_opts(weights, data_root, tmp_path / "out", max_nme_drop=100.0), say=lambda m: None)
+    arts = report["artifacts"]
+    assert arts["int8"]["xnnpack"]["fully_delegated"] and arts["int8"]["xnnpack"]["float_ops"] == []
+    assert abs(arts["fp32"]["nme_bbox"]["overall"] - arts["pt"]["nme_bbox"]["overall"]) < 0.01

@@ -116,3 +116,30 @@ def test_flip_test_is_off_in_training_and_adds_no_weights():
     torch.manual_seed(0)
     b = flip(x)
     assert all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+def test_templates_start_at_the_checkpoint_function_and_then_read_layout():
+    """A checkpoint without templates loads into a model with them and computes the same; once their layer
+    is non-zero, moving a feature within the stride-8 map changes the landmarks (a global mean would not)."""
+    from efld_export.train import init_weights
+
+    torch.manual_seed(0)
+    plain = create_model(width=0.35, pose_from="landmarks").eval()
+    fine = create_model(width=0.35, pose_from="landmarks", templates=2).eval()
+    assert init_weights(fine, plain.state_dict()) == ["landmarks_fine.weight", "templates1.0.weight",
+                                                      "templates1.1.bias", "templates1.1.num_batches_tracked",
+                                                      "templates1.1.running_mean", "templates1.1.running_var",
+                                                      "templates1.1.weight", "templates2.0.weight",
+                                                      "templates2.1.bias", "templates2.1.num_batches_tracked",
+                                                      "templates2.1.running_mean", "templates2.1.running_var",
+                                                      "templates2.1.weight"]
+    x = torch.rand(2, 3, 112, 112)
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(plain(x), fine(x)))
+        nn.init.normal_(fine.landmarks_fine.weight)
+        f1 = torch.zeros(1, fine.backbone.channels[0], 14, 14)
+        f1[..., 2, 3] = 1.0
+        shifted = f1.roll(5, dims=-1)
+        t = lambda f: fine.landmarks_fine(torch.cat([fine.templates1(f).flatten(1),  # noqa: E731
+                                                     torch.zeros(1, fine.templates2[0].out_channels)], 1))
+        assert f1.mean() == shifted.mean() and not torch.allclose(t(f1), t(shifted))

@@ -20,6 +20,13 @@ all give the same figures, for twice the compute (benchmarks/README.md). The mir
 with a constant permutation between two transposes: torch.flip exports as a negative-step Slice, which
 onnx2tf 1.29 turned into a fully delegated TFLite graph with wrong outputs (val NME 21.8 against torch's
 5.5), and a product on the width axis alone, which it could not convert.
+
+Spatial templates (`templates=K`, 0 up to v0.9.1): the global means of the stride-8 and stride-16 maps keep
+no layout, so the landmark layer reads position only from the 7x7 S3 branch at stride 16. K learned
+spatial weightings per channel of each map (a depthwise convolution as large as the map: DEPTHWISE_CONV_2D
+with a depth multiplier in TFLite, batch-normalised: unnormalised, their sums over 196 cells made a fine-tune
+diverge; TEMPLATE_SCALE) give it stride-8 detail. Their own linear layer starts at zero, so a
+checkpoint without them loads unchanged and computes exactly what it did: a fine-tune can test them.
 """
 from __future__ import annotations
 
@@ -31,10 +38,16 @@ from ..landmarks import FLIP_PERM, NUM_POINTS
 from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
 
 
+#: Initial scale of the batch-normalised templates. Adam moves each weight of a fresh layer by about
+#: the learning rate per step whatever its gradient, so 320 unit-scale inputs moved the landmarks by a
+#: quarter of the crop per step at lr 1e-3 (a fine-tune diverged); at 0.01 the path grows as it earns.
+TEMPLATE_SCALE = 0.01
+
+
 class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
                  pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
-                 flip_test: bool = False):
+                 flip_test: bool = False, templates: int = 0):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se)
         c1, c2, c3 = self.backbone.channels
@@ -42,6 +55,16 @@ class EFLDNet(nn.Module):
         self.s3 = nn.Sequential(nn.Conv2d(c3, s3_channels, final, 1, 0, bias=False), nn.BatchNorm2d(s3_channels),
                                 activation(act))
         self.landmarks = nn.Linear(c1 + c2 + s3_channels, NUM_POINTS * 2)
+        self.templates = templates
+        if templates:
+            self.templates1 = nn.Sequential(nn.Conv2d(c1, c1 * templates, input_size // 8, groups=c1, bias=False),
+                                            nn.BatchNorm2d(c1 * templates))
+            self.templates2 = nn.Sequential(nn.Conv2d(c2, c2 * templates, final, groups=c2, bias=False),
+                                            nn.BatchNorm2d(c2 * templates))
+            self.landmarks_fine = nn.Linear((c1 + c2) * templates, NUM_POINTS * 2, bias=False)
+            nn.init.zeros_(self.landmarks_fine.weight)
+            for bn in (self.templates1[1], self.templates2[1]):
+                nn.init.constant_(bn.weight, TEMPLATE_SCALE)
         if pose_from == "features":
             self.pose = nn.Sequential(ConvBNAct(c2, pose_hidden, 1, 1, act=act), nn.AdaptiveAvgPool2d(1),
                                       nn.Flatten(), nn.Linear(pose_hidden, pose_hidden), activation(act),
@@ -82,4 +105,7 @@ class EFLDNet(nn.Module):
         s3 = self.s3(f3).flatten(1)
         fused = torch.cat([s1, s2, s3], 1)
         points = self.landmarks(fused)
+        if self.templates:
+            points = points + self.landmarks_fine(torch.cat([self.templates1(f1).flatten(1),
+                                                             self.templates2(f2).flatten(1)], 1))
         return points, self.pose({"landmarks": points, "fused": fused, "features": f2}[self.pose_from])
