@@ -268,7 +268,10 @@ def average_cmd(out: Path, checkpoints: tuple[Path, ...]) -> None:
 @cli.command("finish")
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def finish_cmd(checkpoint: Path, out: Path) -> None:
+@click.option("--pose-profile-keep", type=click.FloatRange(0.0, 1.0),
+              help="Set the profile pose calibration (models/efld.py): the share of pitch + sign(yaw) * roll "
+                   "kept beyond 75 degrees of yaw (1: off); benchmarks/pose_profile_keep.py measures it.")
+def finish_cmd(checkpoint: Path, out: Path, pose_profile_keep: float | None) -> None:
     """Write CHECKPOINT (a run's last.pt, say) to OUT as a checkpoint for use: the weights (the moving
     average where the run kept one), their architecture and training config, without the optimiser
     state and raw weights that only resuming needs (a last.pt is about twice the size). OUT is written
@@ -278,7 +281,10 @@ def finish_cmd(checkpoint: Path, out: Path) -> None:
 
     if out.exists() and out.resolve() == checkpoint.resolve():
         raise EFLDError(f"{out}: the output would overwrite the checkpoint it is made from")
-    save_checkpoint(out, finished(load_checkpoint(checkpoint)))
+    state = finished(load_checkpoint(checkpoint))
+    if pose_profile_keep is not None:
+        state["model_args"] = {**state["model_args"], "pose_profile_keep": pose_profile_keep}
+    save_checkpoint(out, state)
     click.echo(str(out))
 
 

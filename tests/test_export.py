@@ -197,3 +197,34 @@ def test_templates_export_fully_int8_delegated_and_agree_with_torch(trained, dat
     arts = report["artifacts"]
     assert arts["int8"]["xnnpack"]["fully_delegated"] and arts["int8"]["xnnpack"]["float_ops"] == []
     assert abs(arts["fp32"]["nme_bbox"]["overall"] - arts["pt"]["nme_bbox"]["overall"]) < 0.01
+
+
+def test_profile_pose_calibration_converts_and_delegates(trained, data_root, tmp_path):
+    """With the head's yaw pinned at 80 degrees the calibration acts on every face: the .onnx and fp32
+    files compute torch's calibrated pose, the int8 file is fully delegated and within 2 degrees of it."""
+    import torch
+
+    from efld_export.checkpoint import load_checkpoint, load_model, save_checkpoint
+
+    state = load_checkpoint(trained)
+    weights = {k: v.clone() for k, v in state["model"].items()}
+    last = max(k for k in weights if k.startswith("pose.") and k.endswith(".weight"))
+    weights[last] *= 0.01
+    weights[last.replace("weight", "bias")] = torch.deg2rad(torch.tensor([80.0, 30.0, 10.0]))
+    path = tmp_path / "profile.pt"
+    save_checkpoint(path, {**state, "model": weights, "model_args": {**state["model_args"], "pose_profile_keep": 0.5}})
+    export(_opts(path, data_root, tmp_path / "out", max_nme_drop=100.0), say=lambda m: None)
+    crops = np.random.default_rng(0).random((4, 3, 112, 112), dtype=np.float32)
+    torch_pose = np.degrees(load_backend(path).run(crops)[1])
+    uncalibrated = load_model(path)
+    uncalibrated.pose_profile_keep = 1.0
+    with torch.no_grad():
+        raw = np.degrees(uncalibrated(torch.from_numpy(crops))[1].numpy())
+    keep = 1 - 0.5 / (1 + np.exp(-(raw[:, 0] - 67.5) * 4.4 / 15))  # the ramp at ~80 degrees: 0.51
+    assert np.allclose(torch_pose[:, 1] + torch_pose[:, 2], keep * (raw[:, 1] + raw[:, 2]), atol=0.01)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    for kind, tol in (("onnx", 0.01), ("fp32", 0.01), ("int8", 2.0)):
+        file = tmp_path / "out" / Path(report["artifacts"][kind]["file"]).name
+        assert np.abs(np.degrees(load_backend(file).run(crops)[1]) - torch_pose).max() < tol, kind
+    assert report["artifacts"]["int8"]["xnnpack"]["fully_delegated"]
+    assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []

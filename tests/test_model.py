@@ -143,3 +143,38 @@ def test_templates_start_at_the_checkpoint_function_and_then_read_layout():
         t = lambda f: fine.landmarks_fine(torch.cat([fine.templates1(f).flatten(1),  # noqa: E731
                                                      torch.zeros(1, fine.templates2[0].out_channels)], 1))
         assert f1.mean() == shifted.mean() and not torch.allclose(t(f1), t(shifted))
+
+
+def test_profile_pose_calibration_shrinks_only_the_ill_conditioned_combination():
+    """Along the ramp, pitch + sign(yaw) * roll is scaled towards k, pitch - sign(yaw) * roll and yaw stay;
+    at 40 degrees nothing changes; a training-mode pass is never calibrated."""
+    import math
+
+    m = create_model(width=0.35, pose_from="landmarks", pose_profile_keep=0.5).eval()
+    deg = torch.tensor([[80.0, 30.0, 10.0], [-80.0, 30.0, 10.0], [67.5, 20.0, 0.0], [40.0, 25.0, -15.0]])
+    out = torch.rad2deg(m.calibrate_profile_pose(torch.deg2rad(deg)))
+    s = torch.sign(deg[:, 0])
+    ill = lambda p: p[:, 1] + s * p[:, 2]  # noqa: E731
+    fine = lambda p: p[:, 1] - s * p[:, 2]  # noqa: E731
+    assert torch.allclose(out[:, 0], deg[:, 0])
+    assert torch.allclose(fine(out), fine(deg), atol=1e-4)
+    ramp = torch.sigmoid((deg[:, 0].abs() - 67.5) * 4.4 / 15)  # 0.1 at 60 degrees, 0.9 at 75
+    assert torch.allclose(ill(out), ill(deg) * (1 - 0.5 * ramp), atol=1e-3)
+    assert abs(ramp[2] - 0.5) < 1e-6 and ramp[0] > 0.97 and ramp[3] < 1e-3
+    assert torch.allclose(out[3], deg[3], atol=0.01)
+    x = torch.rand(2, 3, 112, 112)
+    plain = create_model(width=0.35, pose_from="landmarks").eval()
+    plain.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        (pa, qa), (pb, qb) = plain(x), m(x)
+        assert torch.equal(pa, pb)
+        near = (qa[:, 0].abs() < math.radians(60)).all()
+        assert torch.allclose(qa, qb) if near else not torch.allclose(qa, qb)
+    m.train(), plain.train()
+    torch.manual_seed(0)
+    a = plain(x)
+    torch.manual_seed(0)
+    b = m(x)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    with pytest.raises(ValueError, match="pose_profile_keep"):
+        create_model(pose_profile_keep=1.5)

@@ -21,6 +21,17 @@ with a constant permutation between two transposes: torch.flip exports as a nega
 onnx2tf 1.29 turned into a fully delegated TFLite graph with wrong outputs (val NME 21.8 against torch's
 5.5), and a product on the width axis alone, which it could not convert.
 
+Profile pose calibration (`pose_profile_keep=k`, eval mode only, 1.0 = off): as |yaw| nears 90 degrees,
+pitch and roll turn about one axis, and only one combination of them stays observable; the other,
+pitch + sign(yaw) * roll in AFLW2000-3D's convention, is ill-conditioned (about 1 / cos(yaw)). The head
+reads it from predicted points, whose error it amplifies there: on val the head gives 3.96 degrees from the
+true points and 5.20 from its own, and its read of that combination is spread wider than the truth (std
+78 against 67 beyond 60 degrees). Beyond PROFILE_RAMP_DEG the graph keeps only k of it (a smooth ramp, 10 % of
+the way from 1 to k at the first angle, 90 % at the second, by the predicted yaw), leaving yaw and the observable combination
+alone: the classical correction for a regressor reading noisy inputs, k the slope of its output on clean
+inputs against its output on its own predictions, measured on the training pool
+(benchmarks/pose_profile_keep.py).
+
 Spatial templates (`templates=K`, 0 up to v0.9.1): the global means of the stride-8 and stride-16 maps keep
 no layout, so the landmark layer reads position only from the 7x7 S3 branch at stride 16. K learned
 spatial weightings per channel of each map (a depthwise convolution as large as the map: DEPTHWISE_CONV_2D
@@ -29,6 +40,8 @@ diverge; TEMPLATE_SCALE) give it stride-8 detail. Their own linear layer starts 
 checkpoint without them loads unchanged and computes exactly what it did: a fine-tune can test them.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -42,12 +55,14 @@ from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
 #: the learning rate per step whatever its gradient, so 320 unit-scale inputs moved the landmarks by a
 #: quarter of the crop per step at lr 1e-3 (a fine-tune diverged); at 0.01 the path grows as it earns.
 TEMPLATE_SCALE = 0.01
+#: |yaw| in degrees where the profile pose calibration starts and where it is full.
+PROFILE_RAMP_DEG = (60.0, 75.0)
 
 
 class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
                  pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
-                 flip_test: bool = False, templates: int = 0):
+                 flip_test: bool = False, templates: int = 0, pose_profile_keep: float = 1.0):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se)
         c1, c2, c3 = self.backbone.channels
@@ -78,6 +93,9 @@ class EFLDNet(nn.Module):
             raise ValueError(f"pose_from must be 'features', 'landmarks' or 'fused', got {pose_from!r}")
         self.pose_from = pose_from
         self.flip_test = flip_test
+        if not 0.0 <= pose_profile_keep <= 1.0:
+            raise ValueError(f"pose_profile_keep must be in [0, 1], got {pose_profile_keep}")
+        self.pose_profile_keep = pose_profile_keep
         # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
         self.register_buffer("mirror", torch.eye(input_size).flip(1), persistent=False)
         unflip = torch.zeros(NUM_POINTS * 2, NUM_POINTS * 2)
@@ -90,12 +108,26 @@ class EFLDNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (N, 3, 112, 112) RGB in [0, 1]. Returns landmarks (N, 136) in crop units [0, 1]
         (x0, y0, x1, ...) and pose (N, 3) radians (yaw, pitch, roll)."""
-        if not self.flip_test or self.training:
+        if self.training:
             return self.single(x)
-        n = x.shape[0]
-        points, pose = self.single(torch.cat([x, (x.transpose(1, 2) @ self.mirror).transpose(1, 2)], 0))
-        return (0.5 * (points[:n] + points[n:] @ self.unflip + self.unflip_offset),
-                0.5 * (pose[:n] + pose[n:] * self.unflip_pose))
+        if self.flip_test:
+            n = x.shape[0]
+            points, pose = self.single(torch.cat([x, (x.transpose(1, 2) @ self.mirror).transpose(1, 2)], 0))
+            points = 0.5 * (points[:n] + points[n:] @ self.unflip + self.unflip_offset)
+            pose = 0.5 * (pose[:n] + pose[n:] * self.unflip_pose)
+        else:
+            points, pose = self.single(x)
+        return points, self.calibrate_profile_pose(pose) if self.pose_profile_keep < 1.0 else pose
+
+    def calibrate_profile_pose(self, pose: torch.Tensor) -> torch.Tensor:
+        """Shrink pitch + sign(yaw) * roll beyond PROFILE_RAMP_DEG (module docstring). A smooth ramp and
+        sign (logistic, tanh): XNNPACK runs those in int8, while the clamps of a hard ramp fell outside it."""
+        yaw, pitch, roll = pose[:, 0:1], pose[:, 1:2], pose[:, 2:3]
+        start, full = (math.radians(a) for a in PROFILE_RAMP_DEG)
+        sign = torch.tanh(yaw * 20.0)  # +-1 to 6 decimals beyond 40 degrees
+        ramp = torch.sigmoid((yaw * sign - 0.5 * (start + full)) * (4.4 / (full - start)))  # 0.1 at start, 0.9 at full
+        drop = ramp * (0.5 * (1.0 - self.pose_profile_keep)) * (pitch + sign * roll)
+        return torch.cat([yaw, pitch - drop, roll - sign * drop], 1)
 
     def single(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One pass, no flip test."""

@@ -1,0 +1,96 @@
+"""The profile pose calibration's k, from training data (models/efld.py, `pose_profile_keep`).
+
+Near 90 degrees of yaw only one combination of pitch and roll is observable; the other, pitch + sign(yaw)
+* roll, is ill-conditioned, and the pose head, reading the network's predicted points, amplifies their
+error into it. The classical correction for a regressor fed noisy inputs is to scale its output by the
+slope of its output on clean inputs against its output on the noisy ones. On the training pool the
+label points are the clean inputs: for each face the head is run on the label points and on the
+network's own predicted points (box from the label points, as `efld eval` crops), and k is the
+least-squares slope through zero of the first on the second, for that combination, over faces whose
+predicted |yaw| passes the ramp's full angle (PROFILE_RAMP_DEG). The training faces are predicted more
+closely than unseen ones, so k errs towards too little correction.
+
+`--val` adds the diagnosis on aflw2000-3d-val (not used for k): the head on the true points against
+its own, and the pose MAE at k.
+
+    efld label ../shared/data/aflw-21pt-crops --out runs/pool_labels
+    python benchmarks/pose_profile_keep.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels --val \\
+        --out benchmarks/results/pose_profile_keep.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from efld_export.checkpoint import load_model
+from efld_export.crop import INPUT_SIZE, box_from_points, crop_matrix, square_from_box, transform_points
+from efld_export.data import data_root, load_records
+from efld_export.data.record import Record
+from efld_export.evaluate import predict_records
+from efld_export.metrics import geodesic_deg, pose_mae
+from efld_export.models.efld import PROFILE_RAMP_DEG
+from efld_export.runtime import LandmarkModel, TorchBackend
+
+
+def head_on(net: torch.nn.Module, records: list[Record], points: np.ndarray) -> np.ndarray:
+    """The pose head (degrees) read from `points` (image pixels), cropped as `efld eval` crops each record."""
+    crops = []
+    for r, p in zip(records, points):
+        m = crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE)
+        crops.append(transform_points(p, m).reshape(-1) / (INPUT_SIZE - 1))
+    with torch.no_grad():
+        return np.degrees(net.pose(torch.tensor(np.array(crops), dtype=torch.float32)).numpy())
+
+
+def combination(pose: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """pitch + sign(yaw) * roll: the combination that turns ill-conditioned towards profile."""
+    return pose[:, 1] + sign * pose[:, 2]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--labels", type=Path, required=True, help="The pool labelled by `efld label`.")
+    ap.add_argument("--val", action="store_true", help="Add the diagnosis on aflw2000-3d-val.")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    net = load_model(args.model)
+    net.pose_profile_keep = 1.0  # measure the head itself
+    model = LandmarkModel(TorchBackend(net))
+    start, full = PROFILE_RAMP_DEG
+    pool = [r for r in load_records(args.labels, skip_bad=True, progress=False) if abs(r.pose[0]) > start - 15]
+    _, own = predict_records(model, pool, progress=False)
+    clean = head_on(net, pool, np.stack([r.points for r in pool]))
+    out: dict = {"model": str(args.model), "labels": str(args.labels), "ramp_deg": list(PROFILE_RAMP_DEG),
+                 "pool_faces_read": len(pool), "training": {}}
+    for lo in (start, full):
+        sel = np.abs(own[:, 0]) > lo
+        sign = np.sign(own[sel, 0])
+        noisy, ref = combination(own[sel], sign), combination(clean[sel], sign)
+        out["training"][f"beyond_{lo:g}"] = {
+            "n": int(sel.sum()), "slope_through_zero": float(noisy @ ref / (noisy @ noisy)),
+            "std_own_points": float(noisy.std()), "std_label_points": float(ref.std())}
+    keep = round(out["training"][f"beyond_{full:g}"]["slope_through_zero"], 2)
+    out["keep"] = keep
+    if args.val:
+        val = load_records(data_root() / "aflw2000-3d-val", progress=False)
+        true = np.stack([r.pose for r in val])
+        _, own_val = predict_records(model, val, progress=False)
+        on_true = head_on(net, val, np.stack([r.points for r in val]))
+        net.pose_profile_keep = keep
+        calibrated = np.degrees(net.calibrate_profile_pose(torch.tensor(np.radians(own_val))).numpy())
+        ok = (np.abs(true) <= 99).all(1)
+        out["val"] = {name: {"pose_mae": pose_mae(p, true)["mean"], "geodesic": float(geodesic_deg(p[ok], true[ok]).mean())}
+                      for name, p in (("head_on_own_points", own_val), ("head_on_true_points", on_true),
+                                      (f"head_on_own_points_keep_{keep}", calibrated))}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
