@@ -104,18 +104,21 @@ def test_flip_test_gives_a_mirror_image_the_mirrored_answer():
     assert torch.allclose(pose_m * torch.tensor([-1.0, 1.0, -1.0]), pose, atol=1e-5)
 
 
+def same_in_training(a: nn.Module, b: nn.Module, x: torch.Tensor) -> bool:
+    """Whether two models give the same outputs in a training-mode pass from the same seed."""
+    a.train(), b.train()
+    torch.manual_seed(0)
+    out_a = a(x)
+    torch.manual_seed(0)
+    return all(torch.equal(u, v) for u, v in zip(out_a, b(x)))
+
+
 def test_flip_test_is_off_in_training_and_adds_no_weights():
     torch.manual_seed(0)
     plain, flip = create_model(width=0.35), create_model(width=0.35, flip_test=True)
     assert flip.state_dict().keys() == plain.state_dict().keys()  # old checkpoints load, the switch is free
     flip.load_state_dict(plain.state_dict())
-    x = torch.rand(2, 3, 112, 112)
-    plain.train(), flip.train()
-    torch.manual_seed(0)
-    a = plain(x)
-    torch.manual_seed(0)
-    b = flip(x)
-    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert same_in_training(plain, flip, torch.rand(2, 3, 112, 112))
 
 
 def test_templates_start_at_the_checkpoint_function_and_then_read_layout():
@@ -170,11 +173,6 @@ def test_profile_pose_calibration_shrinks_only_the_ill_conditioned_combination()
         assert torch.equal(pa, pb)
         near = (qa[:, 0].abs() < math.radians(60)).all()
         assert torch.allclose(qa, qb) if near else not torch.allclose(qa, qb)
-    m.train(), plain.train()
-    torch.manual_seed(0)
-    a = plain(x)
-    torch.manual_seed(0)
-    b = m(x)
-    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert same_in_training(plain, m, x)
     with pytest.raises(ValueError, match="pose_profile_keep"):
         create_model(pose_profile_keep=1.5)
