@@ -84,7 +84,8 @@ def main() -> None:
         net.pose_profile_keep = keep
         calibrated = np.degrees(net.calibrate_profile_pose(torch.tensor(np.radians(own_val))).numpy())
         ok = (np.abs(true) <= 99).all(1)
-        out["val"] = {name: {"pose_mae": pose_mae(p, true)["mean"], "geodesic": float(geodesic_deg(p[ok], true[ok]).mean())}
+        out["val"] = {name: {"pose_mae": pose_mae(p, true)["mean"],
+                             "geodesic": float(geodesic_deg(p[ok], true[ok]).mean())}
                       for name, p in (("head_on_own_points", own_val), ("head_on_true_points", on_true),
                                       (f"head_on_own_points_keep_{keep}", calibrated))}
     args.out.parent.mkdir(parents=True, exist_ok=True)

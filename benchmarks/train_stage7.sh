@@ -5,10 +5,10 @@
 # final epoch kept for use (no optimiser state). About 2 h 30 min on 2 cores.
 # benchmarks/README.md, "v0.9.1".
 #
-#   benchmarks/train_stage7.sh [OUT]      (default models/efld-mnv3s-0.5/efld.pt)
+#   benchmarks/train_stage7.sh [OUT]      (default models/efld-mnv3s-0.5/stage7/efld.pt, v0.9.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-models/efld-mnv3s-0.5/efld.pt}
+OUT=${1:-models/efld-mnv3s-0.5/stage7/efld.pt}
 benchmarks/train_distill_soup.sh runs/distill_jaw_wide_soup.pt
 efld train benchmarks/pose_head_soup.yaml --threads 2
 efld finish runs/pose_head_soup/last.pt "$OUT"

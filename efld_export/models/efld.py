@@ -26,13 +26,13 @@ pitch and roll turn about one axis, and only one combination of them stays obser
 pitch + sign(yaw) * roll in AFLW2000-3D's convention, is ill-conditioned (about 1 / cos(yaw)). The head
 reads it from predicted points, whose error it amplifies there: on val the head gives 3.96 degrees from the
 true points and 5.20 from its own, and its read of that combination is spread wider than the truth (std
-78 against 67 beyond 60 degrees). Beyond PROFILE_RAMP_DEG the graph keeps only k of it (a smooth ramp, 10 % of
-the way from 1 to k at the first angle, 90 % at the second, by the predicted yaw), leaving yaw and the observable combination
-alone: the classical correction for a regressor reading noisy inputs, k the slope of its output on clean
-inputs against its output on its own predictions, measured on the training pool
-(benchmarks/pose_profile_keep.py).
+78 against 67 beyond 60 degrees). Beyond PROFILE_RAMP_DEG the graph keeps only k of it (a smooth ramp
+by the predicted yaw, 10 % of the way from 1 to k at the first angle, 90 % at the second), leaving yaw
+and the observable combination alone: the classical correction for a regressor reading noisy inputs, k
+the slope of its output on clean inputs against its output on its own predictions, measured on the
+training pool (benchmarks/pose_profile_keep.py).
 
-Spatial templates (`templates=K`, 0 up to v0.9.1): the global means of the stride-8 and stride-16 maps keep
+Spatial templates (`templates=K`, off in every shipped model): the global means of the stride-8 and stride-16 maps keep
 no layout, so the landmark layer reads position only from the 7x7 S3 branch at stride 16. K learned
 spatial weightings per channel of each map (a depthwise convolution as large as the map: DEPTHWISE_CONV_2D
 with a depth multiplier in TFLite, batch-normalised: unnormalised, their sums over 196 cells made a fine-tune
