@@ -176,3 +176,21 @@ def test_profile_pose_calibration_shrinks_only_the_ill_conditioned_combination()
     assert same_in_training(plain, m, x)
     with pytest.raises(ValueError, match="pose_profile_keep"):
         create_model(pose_profile_keep=1.5)
+
+
+def test_pose_input_noise_acts_in_training_only():
+    """The noise reaches the pose head in a training pass and never in eval; the landmarks are untouched."""
+    torch.manual_seed(0)
+    plain = create_model(width=0.35, pose_from="landmarks")
+    noisy = create_model(width=0.35, pose_from="landmarks", pose_input_noise=0.05)
+    noisy.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 112, 112)
+    plain.eval(), noisy.eval()
+    with torch.no_grad():
+        assert all(torch.equal(u, v) for u, v in zip(plain(x), noisy(x)))
+    plain.train(), noisy.train()
+    torch.manual_seed(1)
+    (pa, qa) = plain(x)
+    torch.manual_seed(1)
+    (pb, qb) = noisy(x)
+    assert torch.equal(pa, pb) and not torch.allclose(qa, qb)

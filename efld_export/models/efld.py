@@ -32,6 +32,11 @@ and the observable combination alone: the classical correction for a regressor r
 the slope of its output on clean inputs against its output on its own predictions, measured on the
 training pool (benchmarks/pose_profile_keep.py).
 
+Noisy pose-head inputs (`pose_input_noise=sigma`, training only, landmark-reading head): Gaussian noise of
+sigma (crop units) on the points the head reads, so that it learns from inputs as noisy as an unseen face's
+rather than its training faces' (the learned form of the profile calibration, for every angle; an
+experiment, benchmarks/pose_head_noise.yaml).
+
 Spatial templates (`templates=K`, off in every shipped model): the global means of the stride-8 and stride-16 maps keep
 no layout, so the landmark layer reads position only from the 7x7 S3 branch at stride 16. K learned
 spatial weightings per channel of each map (a depthwise convolution as large as the map: DEPTHWISE_CONV_2D
@@ -62,7 +67,8 @@ PROFILE_RAMP_DEG = (60.0, 75.0)
 class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
                  pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
-                 flip_test: bool = False, templates: int = 0, pose_profile_keep: float = 1.0):
+                 flip_test: bool = False, templates: int = 0, pose_profile_keep: float = 1.0,
+                 pose_input_noise: float = 0.0):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se)
         c1, c2, c3 = self.backbone.channels
@@ -96,6 +102,7 @@ class EFLDNet(nn.Module):
         if not 0.0 <= pose_profile_keep <= 1.0:
             raise ValueError(f"pose_profile_keep must be in [0, 1], got {pose_profile_keep}")
         self.pose_profile_keep = pose_profile_keep
+        self.pose_input_noise = pose_input_noise
         # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
         self.register_buffer("mirror", torch.eye(input_size).flip(1), persistent=False)
         unflip = torch.zeros(NUM_POINTS * 2, NUM_POINTS * 2)
@@ -140,4 +147,7 @@ class EFLDNet(nn.Module):
         if self.templates:
             points = points + self.landmarks_fine(torch.cat([self.templates1(f1).flatten(1),
                                                              self.templates2(f2).flatten(1)], 1))
+        if self.training and self.pose_input_noise and self.pose_from == "landmarks":
+            # the head learns from points as noisy as unseen faces' (module docstring)
+            return points, self.pose(points + self.pose_input_noise * torch.randn_like(points))
         return points, self.pose({"landmarks": points, "fused": fused, "features": f2}[self.pose_from])
