@@ -10,7 +10,6 @@ disagree is the confidence (Spearman -0.39 against the NME there).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from .detect import Detector
 from .errors import EFLDError
 from .export.exporter import DEFAULT_WEIGHTS, REPO_ROOT
 from .features import features
+from .release import releases
 from .runtime import LandmarkModel
 
 #: Pass-to-pass disagreement (mean point distance / sqrt(w*h) of the face box) at which confidence is 1/e.
@@ -105,18 +105,11 @@ class Predictor:
                 for a, b, s in zip(first, second, scores)]
 
 
-def release_order(folder: Path) -> tuple[tuple[int, ...], str]:
-    """Sort key of a release folder (<name>-v0.10.0): its version numbers as integers, so v0.10 follows
-    v0.9 (as text it would not); the name breaks ties."""
-    version = folder.name.rsplit("-", 1)[-1]
-    return tuple(int(n) for n in re.findall(r"\d+", version)), folder.name
-
-
 def default_model_path(backend: str = "pt") -> Path:
     """The shipped model for a backend: DEFAULT_WEIGHTS, or an exported artifact beside it, in a release
     of it (models/<name>-<version>/, newest first) or in exported/."""
-    releases = DEFAULT_WEIGHTS.parent.parent.glob(DEFAULT_WEIGHTS.parent.name + "-*")
-    folders = [DEFAULT_WEIGHTS.parent, *sorted(releases, key=release_order, reverse=True), REPO_ROOT / "exported"]
+    folders = [DEFAULT_WEIGHTS.parent, *releases(DEFAULT_WEIGHTS.parent.parent, DEFAULT_WEIGHTS.parent.name),
+               REPO_ROOT / "exported"]
     names = ARTIFACTS[backend]
     for folder in folders:
         for name in names:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -53,6 +54,14 @@ def host_latency_ms(path: Path, runs: int = 300, warmup: int = 30) -> dict[str, 
     lat = time_steps(backend.run, x[None], runs, warmup)
     return {"median_ms": lat["median_ms"], "p90_ms": lat["p90_ms"], "threads": 1,
             "includes": "input quantise + invoke + output read in Python"}
+
+
+def releases(models_dir: Path, name: str) -> list[Path]:
+    """The release folders of `name` (MODELS_DIR/<name>-v<version>/), newest first. Versions compare as
+    numbers, so v0.10.0 follows v0.9.1 (as text it would not)."""
+    found = [p for p in Path(models_dir).glob(f"{name}-v*") if p.is_dir()]
+    return sorted(found, key=lambda p: tuple(int(n) for n in re.findall(r"\d+", p.name[len(name) + 2:])),
+                  reverse=True)
 
 
 def make_release(export_dir: Path, name: str, version: str, models_dir: Path, card: str = "",

@@ -194,3 +194,5 @@ def test_pose_input_noise_acts_in_training_only():
     torch.manual_seed(1)
     (pb, qb) = noisy(x)
     assert torch.equal(pa, pb) and not torch.allclose(qa, qb)
+    with pytest.raises(ValueError, match="pose_input_noise"):
+        create_model(pose_from="fused", pose_input_noise=0.05)

@@ -102,6 +102,9 @@ class EFLDNet(nn.Module):
         if not 0.0 <= pose_profile_keep <= 1.0:
             raise ValueError(f"pose_profile_keep must be in [0, 1], got {pose_profile_keep}")
         self.pose_profile_keep = pose_profile_keep
+        if pose_input_noise < 0 or (pose_input_noise and pose_from != "landmarks"):
+            raise ValueError(f"pose_input_noise needs pose_from='landmarks' and sigma >= 0, got {pose_input_noise} "
+                             f"with {pose_from!r}")
         self.pose_input_noise = pose_input_noise
         # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
         self.register_buffer("mirror", torch.eye(input_size).flip(1), persistent=False)
@@ -147,7 +150,7 @@ class EFLDNet(nn.Module):
         if self.templates:
             points = points + self.landmarks_fine(torch.cat([self.templates1(f1).flatten(1),
                                                              self.templates2(f2).flatten(1)], 1))
-        if self.training and self.pose_input_noise and self.pose_from == "landmarks":
-            # the head learns from points as noisy as unseen faces' (module docstring)
-            return points, self.pose(points + self.pose_input_noise * torch.randn_like(points))
-        return points, self.pose({"landmarks": points, "fused": fused, "features": f2}[self.pose_from])
+        head_input = {"landmarks": points, "fused": fused, "features": f2}[self.pose_from]
+        if self.training and self.pose_input_noise:  # points as noisy as an unseen face's (module docstring)
+            head_input = head_input + self.pose_input_noise * torch.randn_like(head_input)
+        return points, self.pose(head_input)
