@@ -102,6 +102,12 @@ class TrainConfig:
     #: Top-level modules to train (e.g. [pose]: a pose head on frozen landmarks); the rest is frozen
     #: and kept in eval mode, so its batch-norm statistics do not move either. None: the whole model.
     trainable: list[str] | None = None
+    #: The pose head reads label + s x (predicted - label) at the labelled points in training (the
+    #: predicted points elsewhere): s > 1 scales the frozen network's error on its training faces up to
+    #: an unseen face's, a structured error where pose_input_noise's is independent (benchmarks/README.md,
+    #: "Structured error on the pose head's inputs"). 1: the predicted points. Needs trainable: [pose],
+    #: a landmark-reading head and one process.
+    pose_residual_scale: float = 1.0
     #: Knowledge distillation (distill.py's DistillConfig: teachers, weight, flip_test); None: labels only.
     distill: dict[str, Any] | None = None
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
@@ -285,6 +291,13 @@ def init_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
     return sorted(k for k in own if k not in match)
 
 
+def residual_scaled(pred: torch.Tensor, pts: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
+    """label + scale x (pred - label) where the label is known, pred elsewhere: pred (N, 136), pts (N, 68, 2)
+    and mask (N, 68) as the loader gives them; (N, 136)."""
+    pred = pred.view(-1, 68, 2)
+    return torch.where(mask[..., None], pts + scale * (pred - pts), pred).flatten(1)
+
+
 def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, ...] = ()) -> float:
     """Linear warm-up, then cosine to zero at the next restart (in steps) or at `total`."""
     total = next((r for r in sorted(restarts) if step < r < total), total)
@@ -354,6 +367,10 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         fresh = init_weights(model, load_checkpoint(cfg.init)["model"])
         log(f"weights from {cfg.init}; newly initialised: {fresh or 'none'}")
     frozen = freeze_except(model, cfg.trainable) if cfg.trainable is not None else []
+    if cfg.pose_residual_scale != 1.0 and (cfg.trainable != ["pose"] or model_args.get("pose_from") != "landmarks"
+                                           or world > 1):
+        raise EFLDError("pose_residual_scale needs trainable: [pose], model pose_from: landmarks and one process; "
+                        f"got {cfg.trainable}, {model_args.get('pose_from')!r}, {world} processes")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -402,6 +419,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                 g["lr"] = lr
             img, pts, mask, pose, weight = (t.to(device) for t in (img, pts, mask, pose, weight))
             pred_pts, pred_pose = model(img)
+            if cfg.pose_residual_scale != 1.0:
+                pred_pose = model.pose(residual_scaled(pred_pts.detach(), pts, mask, cfg.pose_residual_scale))
             taught = None
             if teacher is not None:
                 t_pts, t_pose = teacher(img)

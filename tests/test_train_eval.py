@@ -124,6 +124,35 @@ def test_a_pose_head_trains_on_frozen_landmarks(data_root, trained, tmp_path):
         train(_cfg(data_root, tmp_path / "bad", epochs=1, trainable=["head"], val=None), progress=False)
 
 
+def test_pose_residual_scale_extrapolates_the_networks_error_at_labelled_points_only():
+    from efld_export.train import residual_scaled
+
+    pred = torch.tensor([[0.5, 0.5] * 68])
+    pts = torch.full((1, 68, 2), 0.4)
+    mask = torch.ones(1, 68, dtype=torch.bool)
+    mask[0, 3] = False
+    assert torch.equal(residual_scaled(pred, pts, mask, 1.0), pred)
+    out = residual_scaled(pred, pts, mask, 2.0).view(68, 2)
+    assert torch.allclose(out[0], torch.tensor([0.6, 0.6])) and torch.equal(out[3], torch.tensor([0.5, 0.5]))
+
+
+def test_a_pose_head_refit_with_scaled_residuals_trains_otherwise_and_is_refused_elsewhere(data_root, trained, tmp_path):
+    """Only the head's inputs change: the same seeded refit ends elsewhere with s = 1.5 than with s = 1, the
+    rest of the network as loaded. Without a frozen network it is refused."""
+    from efld_export.errors import EFLDError
+
+    start = load_checkpoint(trained)["model"]
+    heads = {}
+    for s in (1.0, 1.5):
+        last = train(_cfg(data_root, tmp_path / str(s), epochs=1, init=str(trained), trainable=["pose"], val=None,
+                          pose_residual_scale=s), progress=False)
+        heads[s] = torch.load(last, weights_only=True)["model"]
+    assert all(torch.equal(heads[1.5][k], start[k]) for k in start if not k.startswith("pose."))
+    assert any(not torch.equal(heads[1.5][k], heads[1.0][k]) for k in start if k.startswith("pose."))
+    with pytest.raises(EFLDError, match="pose_residual_scale"):
+        train(_cfg(data_root, tmp_path / "bad", epochs=1, val=None, pose_residual_scale=1.5), progress=False)
+
+
 def test_distillation_trains_against_a_frozen_flip_tested_teacher(data_root, trained, tmp_path, monkeypatch):
     """The teacher sees every training batch, in eval mode, flip-tested, and its weights never move;
     a bad distill section fails before any labelling."""
