@@ -3,7 +3,8 @@ int8 latency of randomly initialised candidates (the graph, not the weights, dec
 against the budgets: int8 <= 1.0 MB (issue 3), median <= 0.4 ms on the host (issue 5), timed as `efld
 bench` times its landmark step (a uint8 crop through the runtime layer, 1 thread). Each candidate
 is the shipped architecture (ReLU6, squeeze-excite, landmark-reading pose head) at another backbone
-width and S3 fusion width, alone and with the flip test. No training: a map for the next model.
+width and S3 fusion width, alone and with the flip test, and with anti-aliased strided convolutions
+(a third field, how many of the four strided layers from the input: WIDTH:S3:aaN). No training: a map for the next model.
 
     python benchmarks/architecture_budget.py --out benchmarks/results/architecture_budget.json
 """
@@ -31,7 +32,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--candidates", nargs="+", default=["0.5:128", "0.625:96", "0.75:32", "0.75:64", "1.0:32"],
-                    help="WIDTH:S3_CHANNELS pairs (the shipped model is 0.5:128)")
+                    help="WIDTH:S3_CHANNELS pairs (the shipped model is 0.5:128), WIDTH:S3_CHANNELS:aaN with "
+                         "the first N strided convolutions anti-aliased (models/mobilenetv3.py)")
     ap.add_argument("--flip-test", nargs="+", default=["0.5:128", "0.75:64"], help="candidates also timed with it")
     ap.add_argument("--rounds", type=int, default=5,
                     help="timing rounds, every model once per round, in a shuffled order; a model's figure is its "
@@ -48,15 +50,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         steps = {"mediapipe": MediaPipePeer(find_mediapipe_model(), 1).points}
         for cand in args.candidates:
-            width, s3 = cand.split(":")
+            width, s3, *extra = cand.split(":")
+            antialias = int(extra[0][2:]) if extra else 0
             for flip in (False, True) if cand in args.flip_test else (False,):
                 torch.manual_seed(0)
                 model = create_model(width=float(width), s3_channels=int(s3), act="relu6", pose_from="landmarks",
-                                     flip_test=flip).eval()
+                                     flip_test=flip, antialias=antialias).eval()
                 work = Path(tmp) / f"{cand.replace(':', '_')}_{int(flip)}"
                 work.mkdir()
                 tfl = convert(export_onnx(model, work / "m.onnx"), work, calib)["int8"]
-                results["runs"].append({"width": float(width), "s3_channels": int(s3), "flip_test": flip,
+                results["runs"].append({"width": float(width), "s3_channels": int(s3), "antialias": antialias,
+                                        "flip_test": flip,
                                         "params": sum(p.numel() for p in model.parameters()),
                                         "int8_bytes": tfl.stat().st_size, "xnnpack": xnnpack_report(tfl)})
                 steps[len(results["runs"]) - 1] = EfldLandmarker(tfl, 1).points
@@ -76,7 +80,7 @@ def main() -> None:
         run["x_mediapipe"] = round(mp_ms / ms, 2)
         run["fits"] = (run["int8_bytes"] / 1e6 <= BUDGET_MB and ms <= BUDGET_MS
                        and run["x_mediapipe"] >= BUDGET_X_MEDIAPIPE and run["xnnpack"]["fully_delegated"])
-        print({k: run[k] for k in ("width", "s3_channels", "flip_test", "params", "int8_bytes", "x_mediapipe", "fits")},
+        print({k: run[k] for k in ("width", "s3_channels", "antialias", "flip_test", "params", "int8_bytes", "x_mediapipe", "fits")},
               rounds[i], flush=True)
     print("mediapipe", rounds["mediapipe"])
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -228,3 +228,17 @@ def test_profile_pose_calibration_converts_and_delegates(trained, data_root, tmp
         assert np.abs(np.degrees(load_backend(file).run(crops)[1]) - torch_pose).max() < tol, kind
     assert report["artifacts"]["int8"]["xnnpack"]["fully_delegated"]
     assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []
+
+
+def test_antialiased_export_fully_int8_delegated_and_agrees_with_torch(trained, data_root, tmp_path):
+    """With every strided layer anti-aliased (their kernels folded with the blur, 2 larger) the graph converts,
+    delegates in int8 with no float op, and the fp32 file computes what torch does."""
+    from efld_export.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(trained)
+    weights = tmp_path / "antialias.pt"
+    save_checkpoint(weights, {**state, "model_args": {**state["model_args"], "antialias": 4}})
+    report = export(_opts(weights, data_root, tmp_path / "out", max_nme_drop=100.0), say=lambda m: None)
+    arts = report["artifacts"]
+    assert arts["int8"]["xnnpack"]["fully_delegated"] and arts["int8"]["xnnpack"]["float_ops"] == []
+    assert abs(arts["fp32"]["nme_bbox"]["overall"] - arts["pt"]["nme_bbox"]["overall"]) < 0.01

@@ -196,3 +196,41 @@ def test_pose_input_noise_acts_in_training_only():
     assert torch.equal(pa, pb) and not torch.allclose(qa, qb)
     with pytest.raises(ValueError, match="pose_input_noise"):
         create_model(pose_from="fused", pose_input_noise=0.05)
+
+
+def test_antialias_blurs_the_first_n_strided_layers_and_loads_a_plain_checkpoint():
+    """antialias=N swaps the first N of the four stride-2 convolutions, no others; the state dict keeps the
+    plain model's names and shapes, so a checkpoint without it loads strictly."""
+    from efld_export.models.mobilenetv3 import AntiAliasedConv2d
+
+    plain = create_model(width=0.35)
+    for n in range(5):
+        m = create_model(width=0.35, antialias=n)
+        blurred = [mod for mod in m.modules() if isinstance(mod, AntiAliasedConv2d)]
+        assert len(blurred) == n and all(mod.stride == (2, 2) for mod in blurred)
+        m.load_state_dict(plain.state_dict())  # strict
+
+
+@pytest.mark.parametrize("groups,cin,cout,k", [(8, 8, 8, 3), (1, 3, 8, 3), (8, 8, 8, 5)])
+def test_antialiased_conv_is_blur_then_strided_conv_and_ignores_the_pixel_grid(groups, cin, cout, k):
+    """The folded kernel computes blur-then-convolution (inside the border), and a checkerboard, the finest
+    pattern a pixel grid holds, gives the same output at either phase: the plain layer aliases it into a
+    response that flips with a one-pixel shift."""
+    from torch.nn import functional as F
+
+    from efld_export.models.mobilenetv3 import AntiAliasedConv2d
+
+    torch.manual_seed(0)
+    aa = AntiAliasedConv2d(cin, cout, k, 2, k // 2, groups=groups, bias=False)
+    x = torch.randn(1, cin, 28, 28)
+    blurred = F.conv2d(F.pad(x, (1, 1, 1, 1)), aa.blur.expand(cin, 1, 3, 3), groups=cin)
+    ref = F.conv2d(F.pad(blurred, (k // 2,) * 4), aa.weight, None, 2, 0, 1, groups)
+    with torch.no_grad():
+        assert torch.allclose(aa(x)[..., 2:-2, 2:-2], ref[..., 2:-2, 2:-2], atol=1e-5)
+        board = ((torch.arange(28)[:, None] + torch.arange(28)) % 2).float().expand(1, cin, 28, 28)
+        shifted = 1.0 - board  # the same pattern moved by one pixel
+        inner = lambda conv, img: conv(img)[..., 2:-2, 2:-2]  # noqa: E731
+        assert torch.allclose(inner(aa, board), inner(aa, shifted), atol=1e-5)
+        plain = nn.Conv2d(cin, cout, k, 2, k // 2, groups=groups, bias=False)
+        plain.weight.copy_(aa.weight)
+        assert (inner(plain, board) - inner(plain, shifted)).abs().max() > 0.1

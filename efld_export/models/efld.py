@@ -68,9 +68,9 @@ class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
                  pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
                  flip_test: bool = False, templates: int = 0, pose_profile_keep: float = 1.0,
-                 pose_input_noise: float = 0.0):
+                 pose_input_noise: float = 0.0, antialias: int = 0):
         super().__init__()
-        self.backbone = MobileNetV3Small(width, act, se)
+        self.backbone = MobileNetV3Small(width, act, se, antialias)
         c1, c2, c3 = self.backbone.channels
         final = input_size // 16
         self.s3 = nn.Sequential(nn.Conv2d(c3, s3_channels, final, 1, 0, bias=False), nn.BatchNorm2d(s3_channels),
