@@ -37,6 +37,10 @@ sigma (crop units) on the points the head reads, so that it learns from inputs a
 rather than its training faces' (the learned form of the profile calibration, for every angle; an
 experiment, benchmarks/pose_head_noise.yaml).
 
+Anti-aliased strided layers (`antialias=N`, off in every shipped model): the first N of the backbone's four
+stride-2 convolutions blur their input (mobilenetv3.AntiAliasedConv2d), against one pass's sensitivity to the
+pixel grid; fine-tuned from v0.9.2 they scored worse (benchmarks/distill_antialias*.yaml).
+
 Spatial templates (`templates=K`, off in every shipped model): the global means of the stride-8 and stride-16 maps keep
 no layout, so the landmark layer reads position only from the 7x7 S3 branch at stride 16. K learned
 spatial weightings per channel of each map (a depthwise convolution as large as the map: DEPTHWISE_CONV_2D
