@@ -105,7 +105,7 @@ class TrainConfig:
     #: The pose head reads label + s x (predicted - label) at the labelled points in training (the
     #: predicted points elsewhere): s > 1 scales the frozen network's error on its training faces up to
     #: an unseen face's, a structured error where pose_input_noise's is independent (benchmarks/README.md,
-    #: "Structured error on the pose head's inputs"). 1: the predicted points. Needs trainable: [pose],
+    #: "A third distillation round; scaled residuals"). 1: the predicted points. Needs trainable: [pose],
     #: a landmark-reading head and one process.
     pose_residual_scale: float = 1.0
     #: Knowledge distillation (distill.py's DistillConfig: teachers, weight, flip_test); None: labels only.
