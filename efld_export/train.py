@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import yaml
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
@@ -108,6 +109,12 @@ class TrainConfig:
     #: "A third distillation round; scaled residuals"). 1: the predicted points. Needs trainable: [pose],
     #: a landmark-reading head and one process.
     pose_residual_scale: float = 1.0
+    #: Weight of a consistency term: each batch also goes through the network moved by a random whole
+    #: number of pixels (up to shift_consistency_px each way), and the two answers, moved back, are held
+    #: together (mean L1 in crop pixels over every point; no labels, no teacher on the second view). One pass
+    #: varies with where the pixel grid falls on a face (benchmarks/README.md, "Shift variance"). 0: off.
+    shift_consistency: float = 0.0
+    shift_consistency_px: int = 2
     #: Knowledge distillation (distill.py's DistillConfig: teachers, weight, flip_test); None: labels only.
     distill: dict[str, Any] | None = None
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
@@ -298,6 +305,29 @@ def residual_scaled(pred: torch.Tensor, pts: torch.Tensor, mask: torch.Tensor, s
     return torch.where(mask[..., None], pts + scale * (pred - pts), pred).flatten(1)
 
 
+def shifted_view(img: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """img (N, C, H, W) with its content moved by (-dx, -dy) pixels, edges replicated: a point at crop pixel
+    (x, y) is at (x - dx, y - dy) in the result."""
+    p = max(abs(dx), abs(dy))
+    if p == 0:
+        return img
+    h, w = img.shape[-2:]
+    padded = F.pad(img, (p, p, p, p), mode="replicate")
+    return padded[..., p + dy:p + dy + h, p + dx:p + dx + w]
+
+
+def shift_consistency_loss(model: nn.Module, img: torch.Tensor, pred_pts: torch.Tensor, max_px: int,
+                           rng: np.random.Generator) -> torch.Tensor:
+    """Mean L1 distance (crop pixels) between the points predicted on img and those predicted on img moved
+    by a random nonzero whole-pixel shift, moved back (pred_pts (N, 136) in crop units, from img)."""
+    dx, dy = 0, 0
+    while dx == 0 and dy == 0:
+        dx, dy = (int(v) for v in rng.integers(-max_px, max_px + 1, 2))
+    moved, _ = model(shifted_view(img, dx, dy))
+    back = moved.view(-1, 68, 2) + torch.tensor([dx, dy], dtype=moved.dtype, device=moved.device) / (INPUT_SIZE - 1)
+    return (back - pred_pts.view(-1, 68, 2)).abs().mean() * (INPUT_SIZE - 1)
+
+
 def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, ...] = ()) -> float:
     """Linear warm-up, then cosine to zero at the next restart (in steps) or at `total`."""
     total = next((r for r in sorted(restarts) if step < r < total), total)
@@ -371,6 +401,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                                            or world > 1):
         raise EFLDError("pose_residual_scale needs trainable: [pose], model pose_from: landmarks and one process; "
                         f"got {cfg.trainable}, {model_args.get('pose_from')!r}, {world} processes")
+    if cfg.shift_consistency and (cfg.shift_consistency < 0 or cfg.shift_consistency_px < 1 or world > 1):
+        raise EFLDError("shift_consistency needs a weight >= 0, shift_consistency_px >= 1 and one process; got "
+                        f"{cfg.shift_consistency}, {cfg.shift_consistency_px}, {world} processes")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -412,6 +445,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         for m in frozen:
             m.eval()
         t0, seen, sums = time.perf_counter(), 0, {"loss": 0.0, "landmark": 0.0, "pose": 0.0}
+        if cfg.shift_consistency:
+            sums["consistency"] = 0.0
+            shift_rng = np.random.default_rng((cfg.seed, epoch, 7))
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not (progress and is_main))
         for img, pts, mask, pose, weight in bar:
             lr = lr_at(step, total, warmup, cfg.lr, restarts)
@@ -427,6 +463,10 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
                 taught = (t_pts.view(-1, 68, 2), t_pose)
             loss, parts = efld_loss(pred_pts.view(-1, 68, 2), pts, mask, pred_pose, pose, weight, loss_cfg,
                                     taught, distill.weight if distill is not None else 0.0, teacher_points)
+            if cfg.shift_consistency:
+                consistency = shift_consistency_loss(model, img, pred_pts, cfg.shift_consistency_px, shift_rng)
+                loss = loss + cfg.shift_consistency * consistency
+                sums["consistency"] += float(consistency.detach()) * len(img)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -349,3 +349,43 @@ def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_pa
     nowhere = _cfg(tmp_path / "nowhere", tmp_path / "early", epochs=1, val=None, loss={"pose_kind": "chrod"})
     with pytest.raises(EFLDError, match="loss.pose_kind must be 'cos' or 'chord', got 'chrod'"):
         train(nowhere, progress=False)  # read before any data is loaded or labelled
+
+
+def test_shifted_view_moves_content_and_the_consistency_term_sees_a_model_that_ignores_the_shift():
+    """A bright pixel at crop (x, y) lands at (x - dx, y - dy); a "model" that finds that pixel exactly costs
+    nothing under the term, one that answers a fixed point regardless of the picture costs the shift."""
+    import numpy as np
+
+    from efld_export.crop import INPUT_SIZE
+    from efld_export.train import shift_consistency_loss, shifted_view
+
+    img = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    img[0, :, 40, 30] = 1.0  # row y=40, column x=30
+    moved = shifted_view(img, 3, -2)
+    assert moved.shape == img.shape and moved[0, 0, 42, 27] == 1.0 and moved.sum() == 3.0
+
+    def finder(x):
+        flat = x[:, 0].flatten(1).argmax(1)
+        xy = torch.stack([flat % INPUT_SIZE, flat // INPUT_SIZE], 1).float() / (INPUT_SIZE - 1)
+        return xy.repeat(1, 68), torch.zeros(len(x), 3)
+
+    rng = np.random.default_rng(0)
+    pts, _ = finder(img)
+    assert float(shift_consistency_loss(finder, img, pts, 2, rng)) < 1e-4
+    fixed = lambda x: (torch.full((len(x), 136), 0.5), torch.zeros(len(x), 3))  # noqa: E731
+    cost = float(shift_consistency_loss(fixed, img, fixed(img)[0], 2, rng))
+    assert 0.49 < cost < 2.01  # the mean of |dx| and |dy| for a nonzero shift of at most 2 px
+
+
+def test_shift_consistency_trains_and_is_recorded_and_a_bad_setting_is_refused(data_root, trained, tmp_path):
+    import json
+
+    from efld_export.errors import EFLDError
+
+    last = train(_cfg(data_root, tmp_path / "on", epochs=1, init=str(trained), val=None, shift_consistency=1.0),
+                 progress=False)
+    record = json.loads((tmp_path / "on" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["consistency"] > 0 and load_checkpoint(last)["config"]["shift_consistency"] == 1.0
+    with pytest.raises(EFLDError, match="shift_consistency"):
+        train(_cfg(data_root, tmp_path / "bad", epochs=1, val=None, shift_consistency=1.0, shift_consistency_px=0),
+              progress=False)
