@@ -4,7 +4,8 @@ against the budgets: int8 <= 1.0 MB (issue 3), median <= 0.4 ms on the host (iss
 bench` times its landmark step (a uint8 crop through the runtime layer, 1 thread). Each candidate
 is the shipped architecture (ReLU6, squeeze-excite, landmark-reading pose head) at another backbone
 width and S3 fusion width, alone and with the flip test, and with anti-aliased strided convolutions
-(a third field, how many of the four strided layers from the input: WIDTH:S3:aaN). No training: a map for the next model.
+(a third field, how many of the four strided layers from the input: WIDTH:S3:aaN). No training: a map
+for the next model.
 
     python benchmarks/architecture_budget.py --out benchmarks/results/architecture_budget.json
 """
@@ -80,7 +81,8 @@ def main() -> None:
         run["x_mediapipe"] = round(mp_ms / ms, 2)
         run["fits"] = (run["int8_bytes"] / 1e6 <= BUDGET_MB and ms <= BUDGET_MS
                        and run["x_mediapipe"] >= BUDGET_X_MEDIAPIPE and run["xnnpack"]["fully_delegated"])
-        print({k: run[k] for k in ("width", "s3_channels", "antialias", "flip_test", "params", "int8_bytes", "x_mediapipe", "fits")},
+        keys = ("width", "s3_channels", "antialias", "flip_test", "params", "int8_bytes", "x_mediapipe", "fits")
+        print({k: run[k] for k in keys},
               rounds[i], flush=True)
     print("mediapipe", rounds["mediapipe"])
     args.out.parent.mkdir(parents=True, exist_ok=True)

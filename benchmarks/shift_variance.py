@@ -3,7 +3,7 @@ variance"). Each model runs on aflw2000-3d-val (or --data) with its crop moved b
 from the ground-truth landmarks, shifted; the points mapped back to the image as always, so a model that
 moved its answer with the face would score the same at every shift), through the one evaluator. Reported:
 NME and pose at each shift, and the NME of averages over shift sets. If averaging crops that differ by 2 px
-helps, one pass's error is largely its reaction to the grid (aliasing in the strided layers), not the face.
+helps, much of one pass's error is its reaction to the grid, not the face.
 
     python benchmarks/shift_variance.py --model models/efld-mnv3s-0.5/efld.pt \
         --out benchmarks/results/shift_variance.json
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from efld_export.crop import BOX_SCALE, INPUT_SIZE, box_from_points
+from efld_export.crop import INPUT_SIZE, box_from_points, square_from_box
 from efld_export.data import data_root, load_records
 from efld_export.evaluate import compute_metrics
 from efld_export.files import write_text
@@ -32,11 +32,11 @@ AVERAGES = {"two crops, 4 px apart diagonally": ((0, 0), (4, 4)),
 
 
 def shifted_boxes(records: list, dx: float, dy: float) -> list[np.ndarray]:
-    """Each record's landmark box moved by (dx, dy) crop pixels (crop.py's rule: side = BOX_SCALE x longer side)."""
+    """Each record's landmark box moved by (dx, dy) crop pixels (a crop pixel: crop.py's square side / INPUT_SIZE)."""
     boxes = []
     for r in records:
         box = box_from_points(r.points)
-        px = max(box[2], box[3]) * BOX_SCALE / INPUT_SIZE
+        px = square_from_box(box)[1] / INPUT_SIZE
         boxes.append(box + np.array([dx * px, dy * px, 0.0, 0.0]))
     return boxes
 
