@@ -37,6 +37,7 @@ from .evaluate import evaluate
 from .files import write_text
 from .landmarks import FAR_JAW, GROUPS
 from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
+from .label_cache import cache_dir, cached_labels, labels_key
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, pose_label, rotate_in_plane
@@ -78,6 +79,9 @@ class TrainConfig:
     #: own (cross-fitting: each fold labelled by models that never trained on it).
     label_models: list[str] | dict[str, list[str]] | None = None
     label_models_weight: float = MODELS_WEIGHT
+    #: Keep the 21-point faces' labels on disk ($EFLD_CACHE/labels, else ~/.cache/efld/labels) and read
+    #: them back when faces, settings, labelling models and code are unchanged (label_cache.py).
+    label_cache: bool = True
     #: Targets of the 21-point faces at the 16 points that have a single 68-point counterpart:
     #: "fit" (the labeller's projection everywhere) or "human" (the visible human points themselves,
     #: the fit filling only the rest: direct supervision by the human points).
@@ -176,6 +180,18 @@ def _label_models_of(cfg: TrainConfig) -> Callable[[str], LandmarkModel | None]:
     return loaded.get
 
 
+#: The settings the 21-point faces' labels depend on (their cache key, label_cache.py).
+LABEL_SETTINGS = ("label_max_fit_error", "label_teacher", "seed", "label_focal", "pose_labels",
+                  "label_models_weight", "label_jaw_depth")
+
+
+def _label_model_files(cfg: TrainConfig, spec: str) -> list[str]:
+    """The checkpoints that label this train entry (label_models), in order."""
+    if isinstance(cfg.label_models, dict):
+        return list(cfg.label_models.get(spec) or [])
+    return list(cfg.label_models or [])
+
+
 def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str, Any]]:
     """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
     root = cfg.root
@@ -194,12 +210,19 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         sparse = [r for r in recs if "points21" in r.extra]
         dense = [r for r in recs if "points21" not in r.extra]
         if sparse:
-            label_teacher = label_teacher or make_teacher(cfg.label_teacher)
-            kept, report = label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
-                                         teacher=label_teacher, seed=cfg.seed,
-                                         focal=cfg.label_focal, pose_labels=cfg.pose_labels,
-                                         models=models_of(spec), models_weight=cfg.label_models_weight,
-                                         jaw_depth=cfg.label_jaw_depth)
+            def compute() -> tuple[list, dict]:
+                nonlocal label_teacher
+                label_teacher = label_teacher or make_teacher(cfg.label_teacher)
+                return label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
+                                     teacher=label_teacher, seed=cfg.seed, focal=cfg.label_focal,
+                                     pose_labels=cfg.pose_labels, models=models_of(spec),
+                                     models_weight=cfg.label_models_weight, jaw_depth=cfg.label_jaw_depth)
+
+            settings = {**{k: getattr(cfg, k) for k in LABEL_SETTINGS}, "mean_face": mean_face.tolist()}
+            key = labels_key(sparse, settings, [Path(f) for f in _label_model_files(cfg, spec)])
+            kept, report, hit = cached_labels(sparse, key, compute, cache_dir() if cfg.label_cache else None)
+            if hit:
+                log(f"{spec}: labels read from {hit}")
             for rec, lab in kept:
                 rec.points, rec.pose = lab.points, lab.pose
                 if cfg.label_human_points == "human":

@@ -67,6 +67,39 @@ def write_csv_dataset(root: Path, n: int = 12, seed: int = 0, size: int = 160) -
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def label_cache_dir(tmp_path_factory) -> Path:
+    """$EFLD_CACHE for the whole run: tests never read or write the user's ~/.cache/efld."""
+    import os
+
+    path = tmp_path_factory.mktemp("efld_cache")
+    old = os.environ.get("EFLD_CACHE")
+    os.environ["EFLD_CACHE"] = str(path)
+    yield path
+    if old is None:
+        del os.environ["EFLD_CACHE"]
+    else:
+        os.environ["EFLD_CACHE"] = old
+
+
+def write_aflw21_dataset(root: Path, n: int = 12, seed: int = 5) -> Path:
+    """An AFLW-21-style set (landmarks21.csv: file yaw, 21 human points, -1 invisible) of drawn faces."""
+    from efld_export.landmarks import aflw21_from_68
+
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    rows = []
+    for i in range(n):
+        pose = (rng.uniform(-60, 60), rng.uniform(-15, 15), rng.uniform(-15, 15))
+        img, pts = render_face(rng, 160, pose)
+        cv2.imwrite(str(root / "images" / f"a{i:03d}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        p21 = np.nan_to_num(aflw21_from_68(pts), nan=-1.0)
+        rows.append(f"a{i:03d}.jpg,{pose[0]:.2f}," + ",".join(f"{v:.2f}" for v in p21.ravel()))
+    (root / "landmarks21.csv").write_text("image,yaw_deg," + ",".join(f"x{i},y{i}" for i in range(21)) + "\n" +
+                                          "\n".join(rows) + "\n")
+    return root
+
+
 @pytest.fixture(scope="session")
 def csv_dataset(tmp_path_factory) -> Path:
     return write_csv_dataset(tmp_path_factory.mktemp("csvdata"), n=24)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -19,7 +20,7 @@ from efld_export.augment import AugmentConfig
 ROOT = Path(__file__).resolve().parents[1]
 
 
-from conftest import tiny_config as _cfg
+from conftest import tiny_config as _cfg, write_aflw21_dataset
 
 
 def test_training_writes_checkpoints_and_metrics(trained):
@@ -349,6 +350,38 @@ def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_pa
     nowhere = _cfg(tmp_path / "nowhere", tmp_path / "early", epochs=1, val=None, loss={"pose_kind": "chrod"})
     with pytest.raises(EFLDError, match="loss.pose_kind must be 'cos' or 'chord', got 'chrod'"):
         train(nowhere, progress=False)  # read before any data is loaded or labelled
+
+
+def test_labels_of_21_point_faces_are_read_back_when_nothing_they_depend_on_changed(data_root, tmp_path,
+                                                                                    label_cache_dir):
+    """The second preparation reads the first's labels (same targets, poses and weights); a changed setting,
+    a changed picture or label_cache off labels afresh."""
+    import shutil
+
+    root = tmp_path / "shared"
+    shutil.copytree(data_root, root)
+    write_aflw21_dataset(root / "aflw")
+
+    def prepared(**kw):
+        logs: list[str] = []
+        samples, _ = prepare_samples(_cfg(root, tmp_path / "unused", train=["faces:train", "aflw"], **kw), logs.append)
+        return samples, any("labels read from" in m for m in logs)
+
+    files = set(label_cache_dir.rglob("*.npz"))
+    first, hit = prepared()
+    new = set(label_cache_dir.rglob("*.npz")) - files
+    assert not hit and len(new) == 1
+    second, hit = prepared()
+    assert hit and len(second) == len(first) == 48 + 12
+    for a, b in zip(first, second):
+        assert np.array_equal(a.points, b.points, equal_nan=True) and np.array_equal(a.pose, b.pose)
+        assert a.weight == b.weight and np.array_equal(a.image, b.image)
+    assert not prepared(label_max_fit_error=0.07)[1]
+    assert not prepared(label_cache=False)[1]
+    img = root / "aflw" / "images" / "a000.jpg"
+    cv2.imwrite(str(img), 255 - cv2.imread(str(img)))
+    assert not prepared()[1]
+    assert len(set(label_cache_dir.rglob("*.npz")) - files) == 3  # label_cache off wrote nothing
 
 
 def test_shifted_view_moves_content_and_the_consistency_term_sees_a_model_that_ignores_the_shift():
