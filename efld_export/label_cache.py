@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -66,10 +67,13 @@ def cached_labels(records: list[Record], key: str, compute: Callable[[], Labelle
         return (*compute(), None)
     path = directory / f"{key}.npz"
     if path.exists():
-        with np.load(path) as z:
-            kept = [(records[int(i)], Label(p.copy(), q.copy(), float(e)))
-                    for i, p, q, e in zip(z["index"], z["points"], z["pose"], z["fit_error"])]
-            return kept, json.loads(str(z["report"])), path
+        try:
+            with np.load(path) as z:
+                kept = [(records[int(i)], Label(p.copy(), q.copy(), float(e)))
+                        for i, p, q, e in zip(z["index"], z["points"], z["pose"], z["fit_error"])]
+                return kept, json.loads(str(z["report"])), path
+        except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile):
+            pass  # unreadable (a damaged disk, another version's layout): label afresh and replace it
     kept, report = compute()
     index = {id(rec): i for i, rec in enumerate(records)}
     arrays = dict(index=np.array([index[id(rec)] for rec, _ in kept], dtype=np.int64),

@@ -382,6 +382,11 @@ def test_labels_of_21_point_faces_are_read_back_when_nothing_they_depend_on_chan
     cv2.imwrite(str(img), 255 - cv2.imread(str(img)))
     assert not prepared()[1]
     assert len(set(label_cache_dir.rglob("*.npz")) - files) == 3  # label_cache off wrote nothing
+    for damaged in set(label_cache_dir.rglob("*.npz")) - files:
+        damaged.write_bytes(b"not a zip")
+    third, hit = prepared(label_max_fit_error=0.07)
+    assert not hit and len(third) == len(first)  # a damaged file is relabelled over, not an error
+    assert prepared(label_max_fit_error=0.07)[1]
 
 
 def test_shifted_view_moves_content_and_the_consistency_term_sees_a_model_that_ignores_the_shift():
