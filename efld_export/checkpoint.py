@@ -2,8 +2,6 @@
 written atomically so an interrupted save never leaves a half file."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +9,14 @@ import torch
 from torch import nn
 
 from .errors import EFLDError
+from .files import atomic_path
 from .models import create_model
 
 
 def save_checkpoint(path: Path | str, state: dict[str, Any]) -> None:
     """torch.save into a temporary file beside `path`, then rename over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(Path(path)) as tmp:
         torch.save(state, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_checkpoint(path: Path | str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .data.record import Record
+from .files import atomic_path
 from .label import Label
 
 Labelled = tuple[list[tuple[Record, Label]], dict]
@@ -58,14 +58,14 @@ def labels_key(records: list[Record], settings: dict[str, Any], model_files: lis
     return h.hexdigest()
 
 
-def cached_labels(records: list[Record], key: str, compute: Callable[[], Labelled],
-                  directory: Path | None) -> tuple[list[tuple[Record, Label]], dict, Path | None]:
-    """compute()'s labels for records, read from directory/KEY.npz when there, else computed and stored.
-
-    Returns (kept, report, the cache file read or None). directory None: no cache."""
+def cached_labels(records: list[Record], settings: dict[str, Any], model_files: list[Path],
+                  compute: Callable[[], Labelled], directory: Path | None
+                  ) -> tuple[list[tuple[Record, Label]], dict, Path | None]:
+    """compute()'s labels for records, read from directory/KEY.npz (labels_key) when there, else computed
+    and stored. Returns (kept, report, the cache file read or None). directory None: no cache, no key."""
     if directory is None:
         return (*compute(), None)
-    path = directory / f"{key}.npz"
+    path = directory / f"{labels_key(records, settings, model_files)}.npz"
     if path.exists():
         try:
             with np.load(path) as z:
@@ -81,9 +81,6 @@ def cached_labels(records: list[Record], key: str, compute: Callable[[], Labelle
                   pose=np.array([lab.pose for _, lab in kept], dtype=np.float64).reshape(-1, 3),
                   fit_error=np.array([lab.fit_error for _, lab in kept], dtype=np.float64),
                   report=np.array(json.dumps(report)))
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=path.name + ".", suffix=".npz")
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)  # atomic: two runs labelling alike at once both leave a whole file
+    with atomic_path(path, suffix=".npz") as tmp:  # two runs labelling alike at once both leave a whole file
+        np.savez(tmp, **arrays)
     return kept, report, None

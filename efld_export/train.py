@@ -37,7 +37,7 @@ from .evaluate import evaluate
 from .files import write_text
 from .landmarks import FAR_JAW, GROUPS
 from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
-from .label_cache import cache_dir, cached_labels, labels_key
+from .label_cache import cache_dir, cached_labels
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
 from .pose import load_mean_face, pose_from_landmarks, pose_label, rotate_in_plane
@@ -219,8 +219,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
                                      models_weight=cfg.label_models_weight, jaw_depth=cfg.label_jaw_depth)
 
             settings = {**{k: getattr(cfg, k) for k in LABEL_SETTINGS}, "mean_face": mean_face.tolist()}
-            key = labels_key(sparse, settings, [Path(f) for f in _label_model_files(cfg, spec)])
-            kept, report, hit = cached_labels(sparse, key, compute, cache_dir() if cfg.label_cache else None)
+            kept, report, hit = cached_labels(sparse, settings, [Path(f) for f in _label_model_files(cfg, spec)],
+                                              compute, cache_dir() if cfg.label_cache else None)
             if hit:
                 log(f"{spec}: labels read from {hit}")
             for rec, lab in kept:

@@ -70,16 +70,10 @@ def write_csv_dataset(root: Path, n: int = 12, seed: int = 0, size: int = 160) -
 @pytest.fixture(scope="session", autouse=True)
 def label_cache_dir(tmp_path_factory) -> Path:
     """$EFLD_CACHE for the whole run: tests never read or write the user's ~/.cache/efld."""
-    import os
-
     path = tmp_path_factory.mktemp("efld_cache")
-    old = os.environ.get("EFLD_CACHE")
-    os.environ["EFLD_CACHE"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["EFLD_CACHE"]
-    else:
-        os.environ["EFLD_CACHE"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EFLD_CACHE", str(path))
+        yield path
 
 
 def write_aflw21_dataset(root: Path, n: int = 12, seed: int = 5) -> Path:
