@@ -78,6 +78,21 @@ def test_every_config_in_the_repository_resolves_to_a_buildable_run(path):
     assert cfg.train and cfg.epochs > 0 and cfg.lr > 0
 
 
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_committed_checkpoint_a_config_names_exists(path):
+    """A release moves the shipped weights to models/NAME/stageN/ and the recipes that trained from them are
+    re-pointed there; a mistyped stage would only fail hours later, at a rerun. (runs/ paths are made by an
+    earlier step of the recipe's script and are not checked.)"""
+    cfg = TrainConfig.from_file(path)
+    named = [cfg.init] + list((cfg.distill or {}).get("teachers", []))
+    if isinstance(cfg.label_models, dict):
+        named += [f for files in cfg.label_models.values() for f in files or []]
+    else:
+        named += list(cfg.label_models or [])
+    missing = [f for f in named if f and f.startswith("models/") and not (ROOT / f).is_file()]
+    assert not missing, f"{path.name} names {missing}"
+
+
 def test_print_config_shows_the_resolved_config_and_trains_nothing(tmp_path, capsys):
     """What a run would use, base chain and flags applied, in the form its config.yaml records."""
     import yaml
