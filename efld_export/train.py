@@ -119,6 +119,10 @@ class TrainConfig:
     #: varies with where the pixel grid falls on a face (benchmarks/README.md, "Shift variance"). 0: off.
     shift_consistency: float = 0.0
     shift_consistency_px: int = 2
+    #: Hold the moved view to the unmoved answer as a fixed target (no gradient through the unmoved pass),
+    #: so the term cannot pull the answer the labels train away from them; with both passes free, seed 25
+    #: jumped at the peak rate and weight 3 diverged (benchmarks/README.md, "Stage 9").
+    shift_consistency_detach: bool = False
     #: Knowledge distillation (distill.py's DistillConfig: teachers, weight, flip_test); None: labels only.
     distill: dict[str, Any] | None = None
     #: Checkpoint whose weights start the run (fine-tuning): tensors of matching name and shape are
@@ -487,7 +491,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
             loss, parts = efld_loss(pred_pts.view(-1, 68, 2), pts, mask, pred_pose, pose, weight, loss_cfg,
                                     taught, distill.weight if distill is not None else 0.0, teacher_points)
             if cfg.shift_consistency:
-                consistency = shift_consistency_loss(model, img, pred_pts, cfg.shift_consistency_px, shift_rng)
+                reference = pred_pts.detach() if cfg.shift_consistency_detach else pred_pts
+                consistency = shift_consistency_loss(model, img, reference, cfg.shift_consistency_px, shift_rng)
                 loss = loss + cfg.shift_consistency * consistency
                 sums["consistency"] += float(consistency.detach()) * len(img)
             opt.zero_grad(set_to_none=True)

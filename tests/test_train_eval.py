@@ -415,6 +415,30 @@ def test_shifted_view_moves_content_and_the_consistency_term_sees_a_model_that_i
     assert 0.49 < cost < 2.01  # the mean of |dx| and |dy| for a nonzero shift of at most 2 px
 
 
+def test_a_detached_consistency_reference_takes_no_gradient_and_a_free_one_does(data_root, trained, tmp_path,
+                                                                                   monkeypatch):
+    """shift_consistency_detach: the unmoved answer is a fixed target of the term (only the moved pass learns
+    from it); off, both passes do. The two runs from the same weights and seed then end apart."""
+    import efld_export.train as train_module
+
+    seen: list[bool] = []
+    term = train_module.shift_consistency_loss
+
+    def spy(model, img, reference, max_px, rng):
+        seen.append(reference.requires_grad)
+        return term(model, img, reference, max_px, rng)
+
+    monkeypatch.setattr(train_module, "shift_consistency_loss", spy)
+    runs = {}
+    for detach in (True, False):
+        seen.clear()
+        runs[detach] = train(_cfg(data_root, tmp_path / str(detach), epochs=1, init=str(trained), val=None,
+                                  shift_consistency=1.0, shift_consistency_detach=detach), progress=False)
+        assert seen and set(seen) == {not detach}
+    a, b = (torch.load(runs[d], weights_only=True)["model"] for d in (True, False))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
 def test_shift_consistency_trains_and_is_recorded_and_a_bad_setting_is_refused(data_root, trained, tmp_path):
     import json
 
