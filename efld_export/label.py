@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .crop import box_from_points
-from .data.record import Record
+from .data.record import Record, far_outside
 from .errors import EFLDError
 from .landmarks import AFLW21_TO_68, GROUPS, aflw21_from_68
 from .pose import fit_rigid, pose_label, project, rotation_to_angles
@@ -204,6 +204,10 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
                             f"teacher's 68 points weighted by |yaw| {list(TEACHER_WEIGHT)}")
         if own is not None:
             report["method"] += f", and our own models' 68 points at weight {models_weight:g}"
+    inside = [(rec, lab) for rec, lab in kept if not far_outside(lab.points, rec.extra["image"].shape).any()]
+    dropped["outside_image"] = len(kept) - len(inside)  # a fit gone wild (4 of 18,629 in the pool)
+    kept = inside
+    report["n_kept"] = len(kept)
     if pose_labels != "mean_face":
         pose_labels_3dmm(kept, LABELLER_PITCH_OFFSET if pose_labels == "3dmm_calibrated" else 0.0)
     report["pose_labels"] = pose_labels

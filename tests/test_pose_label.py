@@ -197,6 +197,18 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
     assert all(lab.pose[0] == rec.extra["yaw_deg"] for rec, lab in fitted)
 
 
+def test_a_face_whose_fit_lands_far_outside_its_picture_is_dropped_not_written():
+    """The labeller applies the readers' own rule (data.record.far_outside): a label that reading it back would
+    refuse is dropped, with its reason in the report, instead of written."""
+    from efld_export.label import label_records
+
+    records, _, _ = _open_mouth_faces(4)
+    records[1].extra["points21"] = records[1].extra["points21"] + [350.0, 0.0]  # fits well, centred past x = 450
+    kept, report = label_records(records, face_3d(), progress=False, focal=1.0)
+    assert report["dropped"]["outside_image"] == 1 and report["n_kept"] == len(kept) == 3
+    assert all(rec is not records[1] for rec, _ in kept)
+
+
 def test_our_own_models_join_the_labellers_fit_at_every_yaw():
     """Models that answer 6 px off pull every label towards them, the turned faces' too (where
     MediaPipe has no weight); they see the rigid label's box, then the box of their first answer."""

@@ -52,14 +52,20 @@ class Record:
         if image_shape is not None:
             h, w = image_shape[:2]
             known = pts[~np.isnan(pts).any(1)]
-            lo = -OUTSIDE_TOLERANCE * np.array([w, h])
-            hi = (1 + OUTSIDE_TOLERANCE) * np.array([w, h])
-            bad = ((known < lo) | (known > hi)).any(1)
+            bad = far_outside(known, image_shape)
             if bad.any():
                 raise DataError(
                     f"{int(bad.sum())} point(s) far outside the {w}x{h} image, e.g. {known[bad][0].round(1).tolist()}",
                     **where,
                 )
+
+
+def far_outside(points: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """(N,) True where a point (N, 2) lies beyond OUTSIDE_TOLERANCE of the image: the rule every reader applies,
+    and the labeller's too, so that it never writes a face that reading it back would refuse."""
+    h, w = image_shape[:2]
+    size = np.array([w, h])
+    return ((points < -OUTSIDE_TOLERANCE * size) | (points > (1 + OUTSIDE_TOLERANCE) * size)).any(1)
 
 
 def read_image(path: Path | str) -> np.ndarray:
