@@ -191,7 +191,7 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
             dropped["fit_error"] += 1
         else:
             kept.append((rec, lab))
-    report = {"n_input": len(records), "n_kept": len(kept), "dropped": dropped, "max_fit_error": max_fit_error,
+    report = {"n_input": len(records), "dropped": dropped, "max_fit_error": max_fit_error,
               "method": "rigid mean-face PnP fit to visible AFLW-21 points", "focal_x_width": focal}
     if teacher is not None and kept:
         meshes = teacher_meshes(kept, teacher, progress)
