@@ -94,6 +94,64 @@ def test_geodesic_error_is_the_rotation_between_poses_not_the_euler_split():
     assert mae["pitch"] == 20 and mae["geodesic"]["mean"] == pytest.approx(profile)
 
 
+def test_pose_errors_per_face_average_to_pose_mae_and_mark_broken_poses():
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(-80, 80, (40, 3))
+    gt[3, 1] = 150.0                                  # a broken pose: left out of both
+    pred = gt + rng.normal(0, 5, gt.shape)
+    pred[7, 0] = gt[7, 0] + 359.0                     # wraps to -1 degree
+    per_face = metrics.pose_errors(pred, gt)
+    assert np.isnan(per_face[3]) and np.isfinite(np.delete(per_face, 3)).all()
+    assert per_face[7] < 6
+    assert np.nanmean(per_face) == pytest.approx(metrics.pose_mae(pred, gt)["mean"])
+
+
+def _bins_yaw(n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.choice([10.0, -45.0, 75.0], n, p=[0.6, 0.25, 0.15])
+
+
+def test_paired_bootstrap_figures_are_the_reports_and_a_shared_offset_cancels():
+    rng = np.random.default_rng(1)
+    yaw = _bins_yaw(600, rng)
+    a = rng.gamma(2.0, 2.5, 600) * (1 + (np.abs(yaw) > 60))   # profiles twice as hard
+    b = a - 0.05                                             # better by 0.05 on every face
+    res = metrics.paired_bootstrap(a, b, yaw)
+    assert res["a"] == pytest.approx(metrics.yaw_binned(a, yaw)["mean_of_bins"])
+    assert res["b"] == pytest.approx(metrics.yaw_binned(b, yaw)["mean_of_bins"])
+    assert res["difference"] == pytest.approx(-0.05)
+    # Face-to-face spread is large (std ~4), yet the pairing sees the same faces: the interval is exact.
+    assert res["ci95"] == pytest.approx([-0.05, -0.05]) and res["share_b_lower"] == 1.0
+    overall = metrics.paired_bootstrap(a, b, yaw, by_bin=False)
+    assert overall["a"] == pytest.approx(a.mean()) and overall["figure"] == "mean"
+    same = metrics.paired_bootstrap(a, a.copy(), yaw)
+    assert same["difference"] == 0 and same["ci95"] == [0.0, 0.0] and same["share_b_lower"] == 0.0
+
+
+def test_paired_bootstrap_interval_holds_zero_for_noise_and_not_for_a_real_gain():
+    rng = np.random.default_rng(2)
+    yaw = _bins_yaw(800, rng)
+    a = rng.gamma(2.0, 2.5, 800)
+    noise = a + rng.normal(0, 1.0, 800)              # no true difference, only per-face noise
+    gain = a - 0.3 + rng.normal(0, 1.0, 800)         # a true gain of 0.3 under the same noise
+    lo, hi = metrics.paired_bootstrap(a, noise, yaw, seed=3)["ci95"]
+    assert lo < 0 < hi and hi - lo < 0.4
+    res = metrics.paired_bootstrap(a, gain, yaw, seed=3)
+    assert res["ci95"][1] < 0 and res["share_b_lower"] > 0.99
+    # The same seed draws the same faces: the report is reproducible.
+    assert metrics.paired_bootstrap(a, gain, yaw, seed=3) == res
+
+
+def test_paired_bootstrap_leaves_out_missing_faces_and_works_without_yaw():
+    rng = np.random.default_rng(4)
+    a, b = rng.gamma(2.0, 2.5, 50), rng.gamma(2.0, 2.5, 50)
+    a[[0, 5]] = np.nan
+    res = metrics.paired_bootstrap(a, b, None, resamples=200)
+    assert res["n"] == 48 and res["figure"] == "mean" and res["resamples"] == 200
+    assert res["b"] == pytest.approx(np.delete(b, [0, 5]).mean())
+    with pytest.raises(ValueError, match="no face"):
+        metrics.paired_bootstrap(np.full(3, np.nan), np.ones(3), None)
+
+
 def test_features_formulas():
     pts = np.zeros((68, 2))
     pts[36], pts[45] = [0, 0], [60, 0]

@@ -277,6 +277,31 @@ def test_eval_cli_pt_and_onnx_agree(trained, data_root, tmp_path):
     assert (tmp_path / "ced.png").stat().st_size > 0 and (tmp_path / "grid.jpg").stat().st_size > 0
 
 
+def test_compare_cli_pairs_two_models_on_the_same_faces(trained, data_root, tmp_path):
+    from efld_export.export.onnx import export_onnx
+
+    onnx_path = export_onnx(load_model(trained), tmp_path / "m.onnx")
+    runner = CliRunner()
+    out = tmp_path / "cmp.json"
+    res = runner.invoke(cli, ["compare", str(trained), str(onnx_path), str(data_root / "val"), "--json", str(out),
+                              "--resamples", "200"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(out.read_text())
+    runner.invoke(cli, ["eval", str(trained), str(data_root / "val"), "--json", str(tmp_path / "ev.json")])
+    headline = json.loads((tmp_path / "ev.json").read_text())["nme_bbox"]["mean_of_bins"]
+    assert rep["nme_bbox"]["a"] == pytest.approx(headline)       # A's figure is efld eval's
+    assert abs(rep["nme_bbox"]["difference"]) < 0.01 and rep["nme_bbox"]["n"] == 16
+    assert set(rep["pose_mae"]) >= {"a", "b", "difference", "ci95", "share_b_lower"}
+    # A model against itself: no difference and no interval, whatever the faces.
+    same = runner.invoke(cli, ["compare", str(trained), str(trained), str(data_root / "val"), "--resamples", "100",
+                               "--json", str(out)])
+    assert same.exit_code == 0 and json.loads(out.read_text())["nme_bbox"]["ci95"] == [0.0, 0.0]
+    missing = subprocess.run([sys.executable, "-m", "efld_export.cli", "compare", str(trained),
+                              str(tmp_path / "none.pt"), str(data_root / "val")],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 2 and "none.pt" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     r = subprocess.run([sys.executable, "-m", "efld_export.cli", "eval", str(tmp_path / "none.pt"), str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT)
