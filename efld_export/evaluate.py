@@ -83,7 +83,7 @@ def compare(model_a: LandmarkModel, model_b: LandmarkModel, records: list[Record
         nme.append(metrics.nme_bbox(pred, gt) * 100)
         pose.append(metrics.pose_errors(pred_pose, gt_pose) if pred_pose is not None and gt_pose is not None else None)
     out: dict[str, Any] = {"nme_bbox": metrics.paired_bootstrap(*nme, yaw, True, resamples, seed)}
-    if pose[0] is not None and pose[1] is not None:
+    if pose[0] is not None and pose[1] is not None and (np.isfinite(pose[0]) & np.isfinite(pose[1])).any():
         out["pose_mae"] = metrics.paired_bootstrap(*pose, yaw, False, resamples, seed)
     return out
 
@@ -106,8 +106,9 @@ def evaluate(model: LandmarkModel, records: list[Record], data_dir: Path | None 
         if all(r.image_path.name in ref for r in records):
             gt_f = np.stack([ref[r.image_path.name] for r in records])
             nme_f = metrics.nme_bbox(pred, gt_f)
+            yaw = gt_pose[:, 0] if gt_pose is not None else None
             report["nme_bbox_fitted"] = {k: (v * 100 if not k.startswith("n_") else v)
-                                         for k, v in metrics.yaw_binned(nme_f, gt_pose[:, 0] if gt_pose is not None else None).items()}
+                                         for k, v in metrics.yaw_binned(nme_f, yaw).items()}
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return report, pred
 
