@@ -178,6 +178,25 @@ def test_profile_pose_calibration_shrinks_only_the_ill_conditioned_combination()
         create_model(pose_profile_keep=1.5)
 
 
+def test_pose_detach_keeps_the_pose_terms_gradient_off_the_landmarks_only():
+    torch.manual_seed(0)
+    plain = create_model(width=0.35, pose_from="landmarks")
+    detached = create_model(width=0.35, pose_from="landmarks", pose_detach=True)
+    detached.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 112, 112)
+    grads = {}
+    for name, net in (("plain", plain), ("detached", detached)):
+        net.train()
+        points, pose = net(x)
+        pose.square().sum().backward()
+        grads[name] = (net.landmarks.weight.grad, net.pose[0].weight.grad, points.detach(), pose.detach())
+    assert grads["plain"][0] is not None and grads["plain"][0].abs().sum() > 0
+    assert grads["detached"][0] is None or grads["detached"][0].abs().sum() == 0
+    assert grads["detached"][1].abs().sum() > 0                     # the head still learns
+    assert torch.allclose(grads["plain"][2], grads["detached"][2])  # the same answers, only the gradient differs
+    assert torch.allclose(grads["plain"][3], grads["detached"][3])
+
+
 def test_pose_input_noise_acts_in_training_only():
     """The noise reaches the pose head in a training pass and never in eval; the landmarks are untouched."""
     torch.manual_seed(0)

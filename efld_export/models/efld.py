@@ -37,6 +37,12 @@ sigma (crop units) on the points the head reads, so that it learns from inputs a
 rather than its training faces' (the learned form of the profile calibration, for every angle; an
 experiment, benchmarks/pose_head_noise.yaml).
 
+The pose term kept off the landmarks (`pose_detach=True`, an experiment; the outputs are the same): the head's
+input is detached, so the pose term trains the head alone and the landmark path learns from its own targets.
+With the head frozen the pose term bent the landmarks instead (frontal NME 3.96 -> 4.08;
+benchmarks/distill_consistency_pose_frozen.yaml); this asks whether it shapes them when the head trains too
+(benchmarks/distill_consistency_pose_detach.yaml).
+
 Anti-aliased strided layers (`antialias=N`, off in every shipped model): the first N of the backbone's four
 stride-2 convolutions blur their input (mobilenetv3.AntiAliasedConv2d), against one pass's sensitivity to the
 pixel grid; fine-tuned from v0.9.2 they scored worse (benchmarks/distill_antialias*.yaml).
@@ -72,7 +78,7 @@ class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
                  pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
                  flip_test: bool = False, templates: int = 0, pose_profile_keep: float = 1.0,
-                 pose_input_noise: float = 0.0, antialias: int = 0):
+                 pose_input_noise: float = 0.0, antialias: int = 0, pose_detach: bool = False):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se, antialias)
         c1, c2, c3 = self.backbone.channels
@@ -110,6 +116,7 @@ class EFLDNet(nn.Module):
             raise ValueError(f"pose_input_noise needs pose_from='landmarks' and sigma >= 0, got {pose_input_noise} "
                              f"with {pose_from!r}")
         self.pose_input_noise = pose_input_noise
+        self.pose_detach = pose_detach
         # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
         self.register_buffer("mirror", torch.eye(input_size).flip(1), persistent=False)
         unflip = torch.zeros(NUM_POINTS * 2, NUM_POINTS * 2)
@@ -157,4 +164,6 @@ class EFLDNet(nn.Module):
         head_input = {"landmarks": points, "fused": fused, "features": f2}[self.pose_from]
         if self.training and self.pose_input_noise:  # points as noisy as an unseen face's (module docstring)
             head_input = head_input + self.pose_input_noise * torch.randn_like(head_input)
+        if self.pose_detach:  # the pose term trains the head alone (module docstring)
+            head_input = head_input.detach()
         return points, self.pose(head_input)
