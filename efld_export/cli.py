@@ -59,6 +59,14 @@ def train_cmd(config: Path | None, resume: Path | None, no_progress: bool, print
     click.echo(str(best))
 
 
+def _emit(report: dict, json_out: Path | None) -> None:
+    """A command's JSON report: written atomically where asked, and printed."""
+    text = json.dumps(report, indent=2)
+    if json_out:
+        write_text(json_out, text)
+    click.echo(text)
+
+
 @cli.command("eval")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("data_dir", type=click.Path(path_type=Path))
@@ -85,9 +93,7 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
     report, pred = evaluate(lm, records, data_dir=parse_spec(data_dir)[0])
     report["model"] = str(model)
     report["data"] = str(data_dir)
-    text = json.dumps(report, indent=2)
-    if json_out:
-        write_text(json_out, text)
+    _emit(report, json_out)
     if ced:
         import numpy as np
 
@@ -95,7 +101,6 @@ def eval_cmd(model: Path, data_dir: Path, json_out: Path | None, split: str | No
         ced_plot({model.name: nme_interocular(pred, gt)}, ced)
     if grid:
         draw_grid(records, pred, grid)
-    click.echo(text)
 
 
 @cli.command("compare")
@@ -127,10 +132,7 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
     records = load_records(data_dir, split=split, skip_bad=skip_bad)
     report = {"a": str(model_a), "b": str(model_b), "data": str(data_dir),
               **compare(a, b, records, resamples=resamples, seed=seed)}
-    text = json.dumps(report, indent=2)
-    if json_out:
-        write_text(json_out, text)
-    click.echo(text)
+    _emit(report, json_out)
 
 
 @cli.command("label")

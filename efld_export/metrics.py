@@ -62,13 +62,17 @@ def ced_auc(errors: np.ndarray, threshold: float = 0.10, steps: int = 1000) -> t
     return float((errors > threshold).mean()), float(np.trapz(ced, xs) / threshold)
 
 
+def yaw_bin_masks(yaw: np.ndarray) -> dict[str, np.ndarray]:
+    """Each protocol |yaw| bin's name and its faces (boolean mask)."""
+    return {name: (np.abs(yaw) > lo) & (np.abs(yaw) <= hi) for name, lo, hi in YAW_BINS}
+
+
 def yaw_binned(values: np.ndarray, yaw: np.ndarray | None) -> dict[str, float]:
     """Mean per |yaw| bin, the mean of the bins, and the overall mean."""
     out: dict[str, float] = {}
     if yaw is not None and np.isfinite(yaw).all():
         means = []
-        for name, lo, hi in YAW_BINS:
-            sel = (np.abs(yaw) > lo) & (np.abs(yaw) <= hi)
+        for name, sel in yaw_bin_masks(yaw).items():
             m = float(values[sel].mean()) if sel.any() else float("nan")
             out[name] = m
             out[f"n_{name}"] = int(sel.sum())
@@ -103,7 +107,7 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, yaw: np.ndarray | None, by_bi
     if yaw is None or not np.isfinite(yaw).all():
         groups = [np.flatnonzero(keep)]
     else:
-        groups = [np.flatnonzero(keep & (np.abs(yaw) > lo) & (np.abs(yaw) <= hi)) for _, lo, hi in YAW_BINS]
+        groups = [np.flatnonzero(keep & sel) for sel in yaw_bin_masks(yaw).values()]
     groups = [g for g in groups if len(g)]
     if not groups:
         raise ValueError("paired_bootstrap: no face has an error for both models")
