@@ -129,6 +129,11 @@ class TrainConfig:
     #: loaded, the others (a new head) keep their initialisation and are listed in the log.
     init: str | None = None
     seed: int = 0
+    #: The labeller's own seed (its shape model's sample of near-frontal faces), apart from `seed`: the labels
+    #: are the data's, not the run's, so runs that differ only in seed train on the same labels (read back from
+    #: the cache, not relabelled) and a comparison of seeds measures the training alone. Up to 2026-12-03 the
+    #: labeller took `seed`.
+    label_seed: int = 0
     workers: int = 0
     threads: int | None = None
     out: str = "runs/default"
@@ -185,7 +190,7 @@ def _label_models_of(cfg: TrainConfig) -> Callable[[str], LandmarkModel | None]:
 
 
 #: The settings the 21-point faces' labels depend on (their cache key, label_cache.py).
-LABEL_SETTINGS = ("label_max_fit_error", "label_teacher", "seed", "label_focal", "pose_labels",
+LABEL_SETTINGS = ("label_max_fit_error", "label_teacher", "label_seed", "label_focal", "pose_labels",
                   "label_models_weight", "label_jaw_depth")
 
 
@@ -218,7 +223,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
                 nonlocal label_teacher
                 label_teacher = label_teacher or make_teacher(cfg.label_teacher)
                 return label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
-                                     teacher=label_teacher, seed=cfg.seed, focal=cfg.label_focal,
+                                     teacher=label_teacher, seed=cfg.label_seed, focal=cfg.label_focal,
                                      pose_labels=cfg.pose_labels, models=models_of(spec),
                                      models_weight=cfg.label_models_weight, jaw_depth=cfg.label_jaw_depth)
 

@@ -379,8 +379,8 @@ def test_a_mistyped_key_in_any_config_section_is_a_clear_error(data_root, tmp_pa
 
 def test_labels_of_21_point_faces_are_read_back_when_nothing_they_depend_on_changed(data_root, tmp_path,
                                                                                     label_cache_dir):
-    """The second preparation reads the first's labels (same targets, poses and weights); a changed setting,
-    a changed picture or label_cache off labels afresh."""
+    """The second preparation reads the first's labels (same targets, poses and weights), and so does a run
+    with another seed; a changed labelling setting, a changed picture or label_cache off labels afresh."""
     import shutil
 
     root = tmp_path / "shared"
@@ -401,12 +401,14 @@ def test_labels_of_21_point_faces_are_read_back_when_nothing_they_depend_on_chan
     for a, b in zip(first, second):
         assert np.array_equal(a.points, b.points, equal_nan=True) and np.array_equal(a.pose, b.pose)
         assert a.weight == b.weight and np.array_equal(a.image, b.image)
+    assert prepared(seed=7)[1]  # another run's seed trains on the same labels
+    assert not prepared(label_seed=7)[1]
     assert not prepared(label_max_fit_error=0.07)[1]
     assert not prepared(label_cache=False)[1]
     img = root / "aflw" / "images" / "a000.jpg"
     cv2.imwrite(str(img), 255 - cv2.imread(str(img)))
     assert not prepared()[1]
-    assert len(set(label_cache_dir.rglob("*.npz")) - files) == 3  # label_cache off wrote nothing
+    assert len(set(label_cache_dir.rglob("*.npz")) - files) == 4  # label_cache off wrote nothing
     for damaged in set(label_cache_dir.rglob("*.npz")) - files:
         damaged.write_bytes(b"not a zip")
     third, hit = prepared(label_max_fit_error=0.07)
