@@ -1,6 +1,7 @@
 """Weight averaging ("model soup", Wortsman et al. 2022; timm's avg_checkpoints.py): runs fine-tuned
 from one set of weights stay in one basin, and the mean of their weights is often more accurate than
-any of them at no cost at inference. Only checkpoints of the same architecture can be averaged."""
+any of them at no cost at inference. Only checkpoints of the same architecture can be averaged; options that
+change only how a run trained (TRAINING_ONLY_ARGS, e.g. pose_detach) do not count, and the average drops them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,13 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import EFLDError
+from .models.efld import TRAINING_ONLY_ARGS
 from .release import sha256
+
+
+def _architecture(model_args: dict[str, Any]) -> dict[str, Any]:
+    """The model arguments that say what the network computes (training-only options left out)."""
+    return {k: v for k, v in model_args.items() if k not in TRAINING_ONLY_ARGS}
 
 
 def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
@@ -21,9 +28,10 @@ def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
         raise EFLDError("averaging needs at least two checkpoints")
     states = [load_checkpoint(p) for p in paths]
     first = states[0]
+    arch = _architecture(first["model_args"])
     for p, s in zip(paths[1:], states[1:]):
-        if s["model_args"] != first["model_args"]:
-            raise EFLDError(f"{p}: model {s['model_args']} differs from {paths[0]}'s {first['model_args']}")
+        if _architecture(s["model_args"]) != arch:
+            raise EFLDError(f"{p}: model {_architecture(s['model_args'])} differs from {paths[0]}'s {arch}")
         if s["model"].keys() != first["model"].keys():
             raise EFLDError(f"{p}: its tensors differ from {paths[0]}'s")
     model = {}
@@ -33,7 +41,7 @@ def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
         else:
             model[k] = v.clone()
     sources = [{"path": str(p), "sha256": sha256(Path(p)), "config": s.get("config")} for p, s in zip(paths, states)]
-    return {"model": model, "model_args": dict(first["model_args"]), "averaged_from": sources}
+    return {"model": model, "model_args": arch, "averaged_from": sources}
 
 
 def average(out: Path | str, paths: Sequence[Path | str]) -> Path:

@@ -43,7 +43,7 @@ def test_the_average_of_two_checkpoints_is_their_mean_and_predicts_like_the_cent
     assert not np.allclose(LandmarkModel.from_artifact(plus).predict_crops(crops)[0], ref[0], atol=1e-4)
 
 
-def test_averaging_refuses_what_it_cannot_average(trained, tmp_path):
+def test_averaging_refuses_what_it_cannot_average_and_ignores_training_only_options(trained, tmp_path):
     with pytest.raises(EFLDError, match="at least two"):
         average_checkpoints([trained])
     other = load_checkpoint(trained)
@@ -51,6 +51,11 @@ def test_averaging_refuses_what_it_cannot_average(trained, tmp_path):
     save_checkpoint(tmp_path / "wide.pt", other)
     with pytest.raises(EFLDError, match="differs from"):
         average_checkpoints([trained, tmp_path / "wide.pt"])
+    detached = load_checkpoint(trained)  # a training-only option is no other architecture
+    detached["model_args"] = {**detached["model_args"], "pose_detach": True}
+    save_checkpoint(tmp_path / "detached.pt", detached)
+    soup = average_checkpoints([tmp_path / "detached.pt", trained])
+    assert soup["model_args"] == load_checkpoint(trained)["model_args"] and "pose_detach" not in soup["model_args"]
     copy = tmp_path / "copy.pt"
     save_checkpoint(copy, load_checkpoint(trained))
     before = sha256(copy)

@@ -72,6 +72,9 @@ from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
 TEMPLATE_SCALE = 0.01
 #: |yaw| in degrees where the profile pose calibration starts and where it is full.
 PROFILE_RAMP_DEG = (60.0, 75.0)
+#: Model arguments that change how the network trains, not what it computes: checkpoints that differ only in
+#: these share one architecture (and can be averaged, average.py).
+TRAINING_ONLY_ARGS = ("pose_input_noise", "pose_detach")
 
 
 class EFLDNet(nn.Module):
