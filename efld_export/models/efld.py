@@ -40,8 +40,8 @@ experiment, benchmarks/pose_head_noise.yaml).
 The pose term kept off the landmarks (`pose_detach=True`, an experiment; the outputs are the same): the head's
 input is detached, so the pose term trains the head alone and the landmark path learns from its own targets.
 With the head frozen the pose term bent the landmarks instead (frontal NME 3.96 -> 4.08;
-benchmarks/distill_consistency_pose_frozen.yaml); this asks whether it shapes them when the head trains too
-(benchmarks/distill_consistency_pose_detach.yaml).
+benchmarks/distill_consistency_pose_frozen.yaml). With the head training too it did not help: on two seeds
+both NME and pose ended worse than without it (benchmarks/distill_consistency_pose_detach.yaml).
 
 Anti-aliased strided layers (`antialias=N`, off in every shipped model): the first N of the backbone's four
 stride-2 convolutions blur their input (mobilenetv3.AntiAliasedConv2d), against one pass's sensitivity to the
