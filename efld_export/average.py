@@ -1,7 +1,8 @@
 """Weight averaging ("model soup", Wortsman et al. 2022; timm's avg_checkpoints.py): runs fine-tuned
 from one set of weights stay in one basin, and the mean of their weights is often more accurate than
 any of them at no cost at inference. Only checkpoints of the same architecture can be averaged; options that
-change only how a run trained (TRAINING_ONLY_ARGS, e.g. pose_detach) do not count, and the average drops them."""
+change only how a run trained (TRAINING_ONLY_ARGS, e.g. pose_detach) or were fitted to one network after it
+(CALIBRATION_ARGS: the profile pose calibration's k) do not count, and the average drops them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,13 +12,18 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import EFLDError
-from .models.efld import TRAINING_ONLY_ARGS
+from .models.efld import CALIBRATION_ARGS, TRAINING_ONLY_ARGS
 from .release import sha256
 
 
 def _architecture(model_args: dict[str, Any]) -> dict[str, Any]:
-    """The model arguments that say what the network computes (training-only options left out)."""
-    return {k: v for k, v in model_args.items() if k not in TRAINING_ONLY_ARGS}
+    """The model arguments that say what the network computes (training-only options and calibrations left out)."""
+    return {k: v for k, v in model_args.items() if k not in TRAINING_ONLY_ARGS + CALIBRATION_ARGS}
+
+
+def dropped_calibrations(state: dict[str, Any]) -> list[str]:
+    """The calibrations that `state`'s sources set and the average lost (to be measured again for it)."""
+    return sorted({k for s in state["averaged_from"] for k in s["model_args"] if k in CALIBRATION_ARGS})
 
 
 def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
@@ -40,14 +46,16 @@ def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
             model[k] = (sum(s["model"][k].double() for s in states) / len(states)).to(v.dtype)
         else:
             model[k] = v.clone()
-    sources = [{"path": str(p), "sha256": sha256(Path(p)), "config": s.get("config")} for p, s in zip(paths, states)]
+    sources = [{"path": str(p), "sha256": sha256(Path(p)), "config": s.get("config"), "model_args": s["model_args"]}
+               for p, s in zip(paths, states)]
     return {"model": model, "model_args": arch, "averaged_from": sources}
 
 
-def average(out: Path | str, paths: Sequence[Path | str]) -> Path:
-    """Average `paths` into the checkpoint `out` (written atomically); returns `out`."""
+def average(out: Path | str, paths: Sequence[Path | str]) -> dict[str, Any]:
+    """Average `paths` into the checkpoint `out` (written atomically); returns the average's state."""
     out = Path(out)
     if any(Path(p).resolve() == out.resolve() for p in paths):
         raise EFLDError(f"{out}: the output would overwrite one of the checkpoints averaged")
-    save_checkpoint(out, average_checkpoints(paths))
-    return out
+    state = average_checkpoints(paths)
+    save_checkpoint(out, state)
+    return state

@@ -296,10 +296,16 @@ def average_cmd(out: Path, checkpoints: tuple[Path, ...]) -> None:
 
     Meant for runs fine-tuned from the same weights: their mean is often more accurate than each, at
     no cost at inference. Evaluate OUT (`efld eval`) before using it; OUT records each source's sha256.
+    A calibration fitted to one network (the profile pose calibration's k) is dropped: measure it again for
+    OUT (benchmarks/pose_profile_keep.py) and set it with `efld finish --pose-profile-keep`.
     """
-    from .average import average
+    from .average import average, dropped_calibrations
 
-    click.echo(str(average(out, checkpoints)))
+    dropped = dropped_calibrations(average(out, checkpoints))
+    if dropped:
+        click.echo(f"dropped {', '.join(dropped)}: fitted to the sources, not to their average; measure it again "
+                   "(benchmarks/pose_profile_keep.py) and set it with `efld finish`", err=True)
+    click.echo(str(out))
 
 
 @cli.command("finish")

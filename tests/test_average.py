@@ -27,7 +27,7 @@ def _shifted(trained: Path, out: Path, sign: float) -> Path:
 def test_the_average_of_two_checkpoints_is_their_mean_and_predicts_like_the_centre(trained, tmp_path):
     plus, minus = _shifted(trained, tmp_path / "plus.pt", 1.0), _shifted(trained, tmp_path / "minus.pt", -1.0)
     res = CliRunner().invoke(cli, ["average", str(tmp_path / "soup.pt"), str(plus), str(minus)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 0 and "dropped" not in res.output, res.output
     soup, centre = load_checkpoint(tmp_path / "soup.pt"), load_checkpoint(trained)
     for k, v in centre["model"].items():
         if v.is_floating_point():
@@ -56,6 +56,14 @@ def test_averaging_refuses_what_it_cannot_average_and_ignores_training_only_opti
     save_checkpoint(tmp_path / "detached.pt", detached)
     soup = average_checkpoints([tmp_path / "detached.pt", trained])
     assert soup["model_args"] == load_checkpoint(trained)["model_args"] and "pose_detach" not in soup["model_args"]
+    calibrated = load_checkpoint(trained)  # a calibration fitted to one network is dropped, and the CLI says so
+    calibrated["model_args"] = {**calibrated["model_args"], "pose_profile_keep": 0.82}
+    save_checkpoint(tmp_path / "calibrated.pt", calibrated)
+    res = CliRunner().invoke(cli, ["average", str(tmp_path / "recal.pt"), str(trained),
+                                   str(tmp_path / "calibrated.pt")])
+    assert res.exit_code == 0, res.output
+    assert "pose_profile_keep" not in load_checkpoint(tmp_path / "recal.pt")["model_args"]
+    assert "dropped pose_profile_keep" in res.output
     copy = tmp_path / "copy.pt"
     save_checkpoint(copy, load_checkpoint(trained))
     before = sha256(copy)

@@ -75,6 +75,10 @@ PROFILE_RAMP_DEG = (60.0, 75.0)
 #: Model arguments that change how the network trains, not what it computes: checkpoints that differ only in
 #: these share one architecture (and can be averaged, average.py).
 TRAINING_ONLY_ARGS = ("pose_input_noise", "pose_detach")
+#: Model arguments fitted to one trained network after training (the profile pose calibration's k, measured on
+#: its head's outputs): another network, an average of several among them, needs its own, so they do not
+#: count as architecture either, and an average drops them.
+CALIBRATION_ARGS = ("pose_profile_keep",)
 
 
 class EFLDNet(nn.Module):
