@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("overrides", nargs="*", help="KEY=VALUE")
     ap.add_argument("--seconds", type=float, help="shrink epochs to what fits in this wall time (a timed probe)")
     ap.add_argument("--partial", action="store_true", help="train on the shards present (a smoke run)")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     cv2.setNumThreads(1)  # the DataLoader's workers share the cores
     overrides = {k: yaml.safe_load(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     cfg = training.TrainConfig.from_file(args.config, {**overrides, "val": ""})

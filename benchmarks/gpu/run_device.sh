@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Several gpu_train.py runs side by side on the lent GPU machine, each stopped at a deadline; their last.pt
-# and a tar of their logs and metrics land in $OUT. Usage (from the repo root, the pack in .devdata):
-#   benchmarks/gpu/run_device.sh SECONDS CONFIG NAME "KEY=V KEY=V" [NAME "KEY=V ..."]...
+# and a tar of their logs and metrics land in $OUT. Usage (from the repo root):
+#   PACK=/tmp/devdata benchmarks/gpu/run_device.sh SECONDS CONFIG NAME "KEY=V ... [--seconds S]" [NAME "..."]...
+# A call carries at most 64 MiB and the machine removes every ignored path a call does not carry, so a pack
+# larger than one call travels shard by shard, each call copying its shard to /tmp/devdata (which stays while
+# the machine is warm, 30 s after a call), the last one running this. `--seconds` fits the epochs to the time
+# from a probe run; probes started together under-read the rate (2026-12-04: 640 img/s read, 1,100-1,450
+# reached), so fixed epochs sized from an earlier run's rate use the time better.
 set -uo pipefail
 deadline=$1 config=$2; shift 2
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -11,7 +16,7 @@ while [ $# -ge 2 ]; do
     name=$1 keys=$2; shift 2
     names+=("$name")
     # shellcheck disable=SC2086
-    timeout "$deadline" python3 benchmarks/gpu/gpu_train.py .devdata "$config" $keys out=/tmp/runs/$name \
+    timeout "$deadline" python3 benchmarks/gpu/gpu_train.py "${PACK:-.devdata}" "$config" $keys out=/tmp/runs/$name \
         > "/tmp/runs_$name.log" 2>&1 &
 done
 wait
