@@ -17,7 +17,37 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from efld_export.train import TrainConfig, prepare_samples
+from efld_export.train import Sample, TrainConfig, prepare_samples
+
+
+def write_pack(samples: list[Sample], info: dict, out: Path, quality: int = 90, shard_mb: float = 40.0) -> list[Path]:
+    """The samples as shards of at most `shard_mb` of images, in order, and info.json; returns the shards."""
+    out.mkdir(parents=True, exist_ok=True)
+    blobs = []
+    for s in samples:
+        ok, buf = cv2.imencode(".webp", cv2.cvtColor(s.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_WEBP_QUALITY, quality])
+        if not ok:
+            raise RuntimeError("WebP encoding failed")
+        blobs.append(buf.tobytes())
+    shards: list[list[int]] = [[]]
+    size = 0
+    for i, blob in enumerate(blobs):
+        if shards[-1] and size + len(blob) > shard_mb * 1e6:
+            shards.append([])
+            size = 0
+        shards[-1].append(i)
+        size += len(blob)
+    paths = []
+    for k, idx in enumerate(shards):
+        paths.append(out / f"shard{k}.npz")
+        np.savez(paths[-1], data=np.frombuffer(b"".join(blobs[i] for i in idx), np.uint8),
+                 offsets=np.cumsum([0] + [len(blobs[i]) for i in idx]),
+                 points=np.stack([samples[i].points for i in idx]).astype(np.float32),
+                 pose=np.stack([samples[i].pose for i in idx]),
+                 weight=np.array([samples[i].weight for i in idx]),
+                 box=np.stack([samples[i].box for i in idx]))
+    (out / "info.json").write_text(json.dumps({**info, "webp_quality": quality}, indent=1, default=str))
+    return paths
 
 
 def main() -> None:
@@ -27,32 +57,9 @@ def main() -> None:
     ap.add_argument("--quality", type=int, default=90)
     ap.add_argument("--shard-mb", type=float, default=40.0)
     args = ap.parse_args()
-    cfg = TrainConfig.from_file(args.config)
-    samples, info = prepare_samples(cfg)
-    args.out.mkdir(parents=True, exist_ok=True)
-    shards: list[list[int]] = [[]]
-    blobs: list[bytes] = []
-    size = 0
-    for i, s in enumerate(samples):
-        ok, buf = cv2.imencode(".webp", cv2.cvtColor(s.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_WEBP_QUALITY, args.quality])
-        assert ok
-        blobs.append(buf.tobytes())
-        if size + len(blobs[-1]) > args.shard_mb * 1e6:
-            shards.append([])
-            size = 0
-        shards[-1].append(i)
-        size += len(blobs[-1])
-    for k, idx in enumerate(shards):
-        data = b"".join(blobs[i] for i in idx)
-        np.savez(args.out / f"shard{k}.npz", data=np.frombuffer(data, np.uint8),
-                 offsets=np.cumsum([0] + [len(blobs[i]) for i in idx]),
-                 points=np.stack([samples[i].points for i in idx]).astype(np.float32),
-                 pose=np.stack([samples[i].pose for i in idx]),
-                 weight=np.array([samples[i].weight for i in idx]),
-                 box=np.stack([samples[i].box for i in idx]))
-        print(f"shard{k}: {len(idx)} samples, {len(data) / 1e6:.1f} MB")
-    (args.out / "info.json").write_text(json.dumps({**info, "webp_quality": args.quality, "config": args.config},
-                                                   indent=1, default=str))
+    samples, info = prepare_samples(TrainConfig.from_file(args.config))
+    for path in write_pack(samples, {**info, "config": args.config}, args.out, args.quality, args.shard_mb):
+        print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":
