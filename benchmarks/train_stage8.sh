@@ -4,10 +4,10 @@
 # the training pool (pose_profile_keep.py) and set. About 1 h 40 min on 2 cores.
 # benchmarks/README.md, "A second distillation round".
 #
-#   benchmarks/train_stage8.sh [OUT]      (default models/efld-mnv3s-0.5/efld.pt: v0.9.2 passed the rule in distill_v091.yaml)
+#   benchmarks/train_stage8.sh [OUT]      (default models/efld-mnv3s-0.5/stage8/efld.pt, where v0.9.2 is kept since v0.9.3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-models/efld-mnv3s-0.5/efld.pt}
+OUT=${1:-models/efld-mnv3s-0.5/stage8/efld.pt}
 efld train benchmarks/distill_v091.yaml --threads 1 --no-progress & first=$!
 efld train benchmarks/distill_v091.yaml --threads 1 --seed 23 --out runs/distill_v091_s23 --no-progress & second=$!
 wait "$first"; wait "$second"   # each wait fails if its run did
