@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 import yaml
 
 from efld_export import train as training
@@ -60,6 +61,9 @@ def main() -> None:
     ap.add_argument("--partial", action="store_true", help="train on the shards present (a smoke run)")
     args = ap.parse_intermixed_args()
     cv2.setNumThreads(1)  # the DataLoader's workers share the cores
+    # fp32 convolutions as on the CPU: one of five runs on 2026-12-04 (TF32 on, PyTorch's default for cuDNN)
+    # began unstable and ended 0.56 worse; whether TF32 was the cause is not known, and it costs little here.
+    torch.backends.cudnn.allow_tf32 = False
     overrides = {k: yaml.safe_load(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     cfg = training.TrainConfig.from_file(args.config, {**overrides, "val": ""})
     samples, info = load_pack(args.pack, args.partial)
