@@ -14,8 +14,4 @@ wait "$first"; wait "$second"   # each wait fails if its run did
 efld average runs/distill_v091_soup.pt runs/distill_v091_s22/last.pt runs/distill_v091_s23/last.pt
 efld train benchmarks/pose_head_v091_soup.yaml --threads 2
 efld finish runs/pose_head_v091_soup/last.pt runs/pose_head_v091_soup.pt
-[ -d runs/pool_labels ] || efld label "${EFLD_DATA:-../shared/data}/aflw-21pt-crops" --out runs/pool_labels
-python benchmarks/pose_profile_keep.py runs/pose_head_v091_soup.pt --labels runs/pool_labels --val \
-    --out benchmarks/results/pose_profile_keep_stage8.json
-KEEP=$(python3 -c "import json; print(json.load(open('benchmarks/results/pose_profile_keep_stage8.json'))['keep'])")
-efld finish runs/pose_head_v091_soup.pt "$OUT" --pose-profile-keep "$KEEP"
+benchmarks/finish_calibrated.sh runs/pose_head_v091_soup.pt benchmarks/results/pose_profile_keep_stage8.json "$OUT"

@@ -24,8 +24,5 @@ efld train benchmarks/distill_shift_consistency.yaml --threads 1 --seed 25 --out
     --no-progress & second=$!
 wait "$first"; wait "$second"   # each wait fails if its run did
 efld average runs/distill_consistency_soup.pt runs/distill_consistency/last.pt runs/distill_consistency_s25/last.pt
-[ -d runs/pool_labels ] || efld label "${EFLD_DATA:-../shared/data}/aflw-21pt-crops" --out runs/pool_labels
-python benchmarks/pose_profile_keep.py runs/distill_consistency_soup.pt --labels runs/pool_labels --val \
-    --out benchmarks/results/pose_profile_keep_stage9_rule3.json
-KEEP=$(python3 -c "import json; print(json.load(open('benchmarks/results/pose_profile_keep_stage9_rule3.json'))['keep'])")
-efld finish runs/distill_consistency_soup.pt "$OUT" --pose-profile-keep "$KEEP"
+benchmarks/finish_calibrated.sh runs/distill_consistency_soup.pt benchmarks/results/pose_profile_keep_stage9_rule3.json \
+    "$OUT"

@@ -16,8 +16,4 @@ done
 efld average runs/gpu12_four.pt runs/gpu/long{24,25,26,27}/last.pt
 efld train benchmarks/pose_head_gpu12_four.yaml --no-progress
 efld finish runs/pose_head_gpu12_four/last.pt runs/gpu12_four_head.pt
-[ -d runs/pool_labels ] || efld label "${EFLD_DATA:-../shared/data}/aflw-21pt-crops" --out runs/pool_labels
-python benchmarks/pose_profile_keep.py runs/gpu12_four_head.pt --labels runs/pool_labels --val \
-    --out benchmarks/results/pose_profile_keep_gpu12_four.json
-KEEP=$(python3 -c "import json; print(json.load(open('benchmarks/results/pose_profile_keep_gpu12_four.json'))['keep'])")
-efld finish runs/gpu12_four_head.pt "$OUT" --pose-profile-keep "$KEEP"
+benchmarks/finish_calibrated.sh runs/gpu12_four_head.pt benchmarks/results/pose_profile_keep_gpu12_four.json "$OUT"
