@@ -387,8 +387,12 @@ def finished(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k not in ("optimizer", "model_raw")}
 
 
-def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -> Path:
-    """Run training; returns the path of the best checkpoint (or last.pt when there is no validation)."""
+def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
+          prepared: tuple[list[Sample], dict[str, Any]] | None = None) -> Path:
+    """Run training; returns the path of the best checkpoint (or last.pt when there is no validation).
+
+    `prepared`: the samples and their info as prepare_samples(cfg) made them, elsewhere (a machine without
+    the data or the labellers trains from them: benchmarks/gpu/)."""
     rank, world, device = _setup_distributed()
     is_main = rank == 0
     if cfg.threads:
@@ -404,7 +408,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True) -
         teacher_points[list(GROUPS["jaw"])] = False
     aug = from_mapping(AugmentConfig, cfg.augment, "augment")  # before labelling: a bad key fails early
     loss_cfg = from_mapping(LossConfig, cfg.loss, "loss")
-    samples, info = prepare_samples(cfg, log)
+    samples, info = prepared if prepared is not None else prepare_samples(cfg, log)
     val_records = None
     if cfg.val and is_main:
         val_records = load_records(_resolve_spec(cfg.val, cfg.root), skip_bad=cfg.skip_bad, progress=False)

@@ -27,7 +27,8 @@ def _samples(n: int) -> list[Sample]:
         image = np.stack([(xx * 2 + i * 20) % 256, (yy * 2) % 256, np.full_like(xx, 40 * i)], -1).astype(np.uint8)
         points = rng.uniform(10, 90, (68, 2))
         points[:17] = np.nan  # a target left out of the loss stays left out
-        out.append(Sample(image, points, np.array([30.0 * i, np.nan, -5.0]), 0.5 + i, np.array([5.0, 6.0, 80.0, 90.0 + i])))
+        pose, box = np.array([30.0 * i, np.nan, -5.0]), np.array([5.0, 6.0, 80.0, 90.0 + i])
+        out.append(Sample(image, points, pose, 0.5 + i, box))
     return out
 
 

@@ -40,6 +40,15 @@ def test_training_is_seeded(data_root, tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def test_samples_prepared_elsewhere_train_as_the_data_would(data_root, tmp_path):
+    """train(prepared=...) (benchmarks/gpu/: a machine without the data) is the same run as from the data."""
+    cfg = _cfg(data_root, tmp_path / "a", epochs=1, val=None)
+    a = train(cfg, progress=False)
+    b = train(_cfg(data_root, tmp_path / "b", epochs=1, val=None), progress=False, prepared=prepare_samples(cfg))
+    sa, sb = torch.load(a, weights_only=True)["model"], torch.load(b, weights_only=True)["model"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def test_each_cosine_cycle_leaves_its_finished_model(data_root, tmp_path):
     last = train(_cfg(data_root, tmp_path, epochs=2, val=None, lr_restarts=[1]), progress=False)
     cycle = torch.load(tmp_path / "cycle1.pt", weights_only=True)

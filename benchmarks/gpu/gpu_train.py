@@ -1,7 +1,7 @@
 """`efld train` from a sample pack (pack_samples.py) instead of the data folder: for the lent GPU machine.
 
-Everything but the samples' source is `efld_export.train.train` itself: the config, the model, the loss,
-the teacher, the augmentation, the schedule. No validation there (the val set does not travel): each run
+Everything but the samples' source is `efld_export.train.train` itself (`prepared=`): the config, the model,
+the loss, the teacher, the augmentation, the schedule. No validation there (the val set does not travel): each run
 is evaluated here afterwards with `efld eval`. Config keys are overridden with KEY=VALUE (YAML values).
 
     PYTHONPATH=. python benchmarks/gpu/gpu_train.py .devdata benchmarks/distill_v092.yaml epochs=40 out=/tmp/r
@@ -26,7 +26,8 @@ def load_pack(folder: Path, partial: bool = False) -> tuple[list[training.Sample
     """Every shard's samples, images decoded back to RGB uint8."""
     samples = []
     for shard in sorted(folder.glob("shard*.npz")):
-        z = np.load(shard)
+        with np.load(shard) as npz:
+            z = {k: npz[k] for k in npz.files}  # each npz[k] reads its member again: once per shard, not per sample
         data, off = z["data"], z["offsets"]
         for i in range(len(off) - 1):
             bgr = cv2.imdecode(data[off[i]:off[i + 1]], cv2.IMREAD_COLOR)
@@ -38,14 +39,15 @@ def load_pack(folder: Path, partial: bool = False) -> tuple[list[training.Sample
     return samples, info
 
 
-def fitted_epochs(cfg: training.TrainConfig, n_samples: int, seconds: float, probe_steps: int = 60) -> int:
+def fitted_epochs(cfg: training.TrainConfig, prepared: tuple[list[training.Sample], dict], seconds: float,
+                  probe_steps: int = 60) -> int:
     """The most epochs (at most cfg.epochs) that fit in `seconds` from now, timed by a short probe run
     (discarded) under whatever else the machine runs at the time."""
     start = time.perf_counter()
     probe = dataclasses.replace(cfg, epochs=1, max_steps=probe_steps, out=f"{cfg.out}_probe")
-    training.train(probe, progress=False)
+    training.train(probe, progress=False, prepared=prepared)
     rate = json.loads((Path(probe.out) / "metrics.jsonl").read_text().splitlines()[-1])["train_img_per_s"]
-    epoch_s = (n_samples // cfg.batch_size) * cfg.batch_size / rate
+    epoch_s = (len(prepared[0]) // cfg.batch_size) * cfg.batch_size / rate
     left = seconds - (time.perf_counter() - start) - 60  # checkpoint writes, the last epoch's stragglers
     epochs = max(1, min(cfg.epochs, int(left // epoch_s)))
     print(json.dumps({"probe_img_per_s": rate, "epoch_s": round(epoch_s, 1), "epochs": epochs}), flush=True)
@@ -66,11 +68,10 @@ def main() -> None:
     torch.backends.cudnn.allow_tf32 = False
     overrides = {k: yaml.safe_load(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     cfg = training.TrainConfig.from_file(args.config, {**overrides, "val": ""})
-    samples, info = load_pack(args.pack, args.partial)
-    training.prepare_samples = lambda cfg, log=print: (samples, info)
+    prepared = load_pack(args.pack, args.partial)
     if args.seconds:
-        cfg = dataclasses.replace(cfg, epochs=fitted_epochs(cfg, len(samples), args.seconds))
-    training.train(cfg, progress=False)
+        cfg = dataclasses.replace(cfg, epochs=fitted_epochs(cfg, prepared, args.seconds))
+    training.train(cfg, progress=False, prepared=prepared)
 
 
 if __name__ == "__main__":
