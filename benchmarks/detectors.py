@@ -12,8 +12,8 @@ ground-truth landmark box with IoU >= 0.3; miss rate per |yaw| bin, ms per image
 first image not timed), extra detections per image (some photos hold other, unlabelled faces),
 and for the found faces how well the mapped box matches the ground-truth crop. With --model, the
 landmark NME on the found faces from the ground-truth box and from the detector's box (one pass,
-a second pass from the first pass's points, their mean, and what Predictor gives), and how the
-confidence ranks the errors.
+a second pass from the first pass's points, their mean, a third pass from the second's points, the
+mean of the second and third, and what Predictor gives), and how the confidence ranks the errors.
 """
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def compare(args: argparse.Namespace) -> None:
     for name in args.detectors:
         det = Detector(name)
         found, extra, ms, centre_err, side_ratio = np.zeros(len(recs), bool), [], [], [], []
-        nme: dict[str, list] = {"gt_box": [], "one_pass": [], "two_pass": [], "mean_of_passes": [], "predictor": []}
+        nme: dict[str, list] = {"gt_box": [], "one_pass": [], "two_pass": [], "mean_of_passes": [], "three_pass": [],
+                                "mean_of_passes_2_3": [], "predictor": []}
         conf = []
         det.detect(recs[0].load_image())  # warm-up
         for k, (r, gt) in enumerate(zip(recs, gts)):
@@ -122,9 +123,11 @@ def compare(args: argparse.Namespace) -> None:
                 ref = predictor.model.predict(image, [gt])[0].points
                 one = predictor.model.predict(image, [box])[0].points
                 two = predictor.model.predict(image, [box_from_points(one)])[0].points
+                three = predictor.model.predict(image, [box_from_points(two)])[0].points
                 face = predictor.predict(image, [box])[0]
                 for key, pts in (("gt_box", ref), ("one_pass", one), ("two_pass", two),
-                                 ("mean_of_passes", (one + two) / 2), ("predictor", face.points)):
+                                 ("mean_of_passes", (one + two) / 2), ("three_pass", three),
+                                 ("mean_of_passes_2_3", (two + three) / 2), ("predictor", face.points)):
                     nme[key].append(pts)
                 conf.append(face.confidence)
         entry = {
