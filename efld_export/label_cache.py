@@ -7,13 +7,15 @@ points, the settings, the labelling models' files, the teacher's version and thi
 change to the code labels afresh)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import zipfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -62,10 +64,30 @@ def cached_labels(records: list[Record], settings: dict[str, Any], model_files: 
                   compute: Callable[[], Labelled], directory: Path | None
                   ) -> tuple[list[tuple[Record, Label]], dict, Path | None]:
     """compute()'s labels for records, read from directory/KEY.npz (labels_key) when there, else computed
-    and stored. Returns (kept, report, the cache file read or None). directory None: no cache, no key."""
+    and stored. Returns (kept, report, the cache file read or None). directory None: no cache, no key.
+    Runs that label alike at once (two seeds side by side) take turns: the second waits for the first's file
+    instead of labelling the same faces again."""
     if directory is None:
         return (*compute(), None)
     path = directory / f"{labels_key(records, settings, model_files)}.npz"
+    with _exclusive(path.with_suffix(".lock")):
+        return _read_or_compute(records, path, compute)
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an advisory lock on this file for the block (released when the holder exits, even killed)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read_or_compute(records: list[Record], path: Path, compute: Callable[[], Labelled]
+                     ) -> tuple[list[tuple[Record, Label]], dict, Path | None]:
     if path.exists():
         try:
             with np.load(path) as z:

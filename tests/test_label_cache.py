@@ -1,0 +1,51 @@
+"""The label cache (label_cache.py): two runs labelling the same faces at once label them once."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from efld_export.data.record import Record
+from efld_export.label import Label
+from efld_export.label_cache import cached_labels
+
+
+def _records(n: int) -> list[Record]:
+    rng = np.random.default_rng(0)
+    return [Record(Path(f"face{i}.jpg"), np.full((68, 2), np.nan),
+                   extra={"image": rng.integers(0, 255, (8, 8, 3), dtype=np.uint8),
+                          "points21": rng.random((21, 2)), "yaw_deg": float(i)}) for i in range(n)]
+
+
+def test_concurrent_runs_label_once_and_agree(tmp_path: Path) -> None:
+    records = _records(3)
+    calls: list[int] = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.5)  # long enough for the other run to arrive while this one labels
+        labels = [Label(np.full((68, 2), float(i)), np.array([i, 0.0, 0.0]), 0.01 * i) for i in range(3)]
+        return list(zip(records, labels))[1:], {"kept": 2}
+
+    results: list = [None, None]
+
+    def run(slot: int) -> None:
+        results[slot] = cached_labels(records, {"setting": 1}, [], compute, tmp_path / "labels")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1  # the second run waited and read the first's file
+    sources = sorted(r[2] is not None for r in results)
+    assert sources == [False, True]
+    for kept, report, _ in results:
+        assert report == {"kept": 2}
+        assert [rec.extra["yaw_deg"] for rec, _ in kept] == [1.0, 2.0]
+        np.testing.assert_array_equal(kept[1][1].points, np.full((68, 2), 2.0))
+    # a setting changed labels afresh
+    cached_labels(records, {"setting": 2}, [], compute, tmp_path / "labels")
+    assert len(calls) == 2
