@@ -19,6 +19,12 @@ class AugmentConfig:
     rotate_p: float = 0.6
     scale: float = 0.1
     shift: float = 0.08
+    # A share of crops framed with a detector's slack (wide_shift, wide_scale) when shift and scale are set
+    # narrow, as the landmark box frames them: a mixture of the two framings (benchmarks/README.md, "Framing
+    # jitter"). 0 draws nothing, so recipes without it keep their random streams.
+    wide_p: float = 0.0
+    wide_shift: float = 0.08
+    wide_scale: float = 0.1
     flip_p: float = 0.5
     occlude_p: float = 0.3
     occlude_max: float = 0.4
@@ -38,8 +44,10 @@ def augment(image: np.ndarray, points: np.ndarray, box: np.ndarray, rng: np.rand
     angle = 0.0
     flipped = False
     if cfg is not None:
-        center = center + rng.uniform(-cfg.shift, cfg.shift, 2) * side
-        side *= float(np.exp(rng.uniform(-cfg.scale, cfg.scale)))
+        wide = cfg.wide_p > 0 and rng.random() < cfg.wide_p
+        shift, scale = (cfg.wide_shift, cfg.wide_scale) if wide else (cfg.shift, cfg.scale)
+        center = center + rng.uniform(-shift, shift, 2) * side
+        side *= float(np.exp(rng.uniform(-scale, scale)))
         if rng.random() < cfg.rotate_p:
             angle = float(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg))
     m = crop_matrix(center, side, size, angle)

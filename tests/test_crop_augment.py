@@ -94,3 +94,22 @@ def test_augment_keeps_points_consistent_with_pixels_under_rotation_and_scale():
     assert angle != 0
     ys, xs = np.nonzero(crop[..., 0] > 40)
     assert np.hypot(xs.mean() - out[30, 0], ys.mean() - out[30, 1]) < 1.0
+
+
+def test_wide_framing_mixture_frames_its_share_of_crops_wide():
+    """wide_p of the crops take the wide shift, the rest the narrow one; wide_p 0 keeps every crop narrow."""
+    img = np.zeros((240, 240, 3), np.uint8)
+    pts = np.random.default_rng(1).uniform(80, 160, (68, 2))
+    plain = augment(img, pts, box_from_points(pts), np.random.default_rng(0), None)[1].mean(0)
+    fixed = dict(rotate_p=0, scale=0, flip_p=0, occlude_p=0, colour_p=0, gray_p=0, blur_p=0)
+
+    def moves(cfg: AugmentConfig) -> np.ndarray:
+        rng = np.random.default_rng(5)
+        return np.array([np.abs(augment(img, pts, box_from_points(pts), rng, cfg)[1].mean(0) - plain).max()
+                         for _ in range(400)])
+
+    narrow_px = 0.01 * INPUT_SIZE + 1e-6
+    assert moves(AugmentConfig(shift=0.01, **fixed)).max() <= narrow_px
+    mixed = moves(AugmentConfig(shift=0.01, wide_p=0.3, wide_shift=0.2, wide_scale=0, **fixed))
+    assert mixed.max() <= 0.2 * INPUT_SIZE + 1e-6
+    assert 0.22 < (mixed > narrow_px).mean() < 0.38
