@@ -1,7 +1,8 @@
 """Atomic output: a file is written beside its final name, then renamed over it, so a reader never sees
-half a result and an interrupted write leaves the old file."""
+half a result and an interrupted write leaves the old file; and a lock for writers that should take turns."""
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +24,16 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an advisory lock on the file `lock` for the block: processes (or threads) that share the name take
+    turns. Closing the file releases it, so a holder that dies, killed included, frees it too."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def write_text(path: Path, text: str) -> None:

@@ -7,20 +7,18 @@ points, the settings, the labelling models' files, the teacher's version and thi
 change to the code labels afresh)."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import zipfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from .data.record import Record
-from .files import atomic_path
+from .files import atomic_path, exclusive
 from .label import Label
 
 Labelled = tuple[list[tuple[Record, Label]], dict]
@@ -70,20 +68,8 @@ def cached_labels(records: list[Record], settings: dict[str, Any], model_files: 
     if directory is None:
         return (*compute(), None)
     path = directory / f"{labels_key(records, settings, model_files)}.npz"
-    with _exclusive(path.with_suffix(".lock")):
+    with exclusive(path.with_suffix(".lock")):
         return _read_or_compute(records, path, compute)
-
-
-@contextlib.contextmanager
-def _exclusive(lock: Path) -> Iterator[None]:
-    """Hold an advisory lock on this file for the block (released when the holder exits, even killed)."""
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _read_or_compute(records: list[Record], path: Path, compute: Callable[[], Labelled]
