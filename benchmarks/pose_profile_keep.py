@@ -11,7 +11,7 @@ predicted |yaw| passes the ramp's full angle (PROFILE_RAMP_DEG). The training fa
 closely than unseen ones, so k errs towards too little correction.
 
 `--val` adds the diagnosis on aflw2000-3d-val (not used for k): the head on the true points against
-its own, and the pose MAE at k.
+its own, and the pose MAE at k, each angle per |yaw| bin.
 
     efld label ../shared/data/aflw-21pt-crops --out runs/pool_labels
     python benchmarks/pose_profile_keep.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels --val \\
@@ -84,10 +84,12 @@ def main() -> None:
         net.pose_profile_keep = keep
         calibrated = np.degrees(net.calibrate_profile_pose(torch.tensor(np.radians(own_val))).numpy())
         ok = (np.abs(true) <= 99).all(1)
-        out["val"] = {name: {"pose_mae": pose_mae(p, true)["mean"],
-                             "geodesic": float(geodesic_deg(p[ok], true[ok]).mean())}
-                      for name, p in (("head_on_own_points", own_val), ("head_on_true_points", on_true),
-                                      (f"head_on_own_points_keep_{keep}", calibrated))}
+        out["val"] = {}
+        for name, p in (("head_on_own_points", own_val), ("head_on_true_points", on_true),
+                        (f"head_on_own_points_keep_{keep}", calibrated)):
+            mae = pose_mae(p, true)  # where the points' error costs pose: each angle per |yaw| bin, and its bias
+            out["val"][name] = {"pose_mae": mae["mean"], "geodesic": float(geodesic_deg(p[ok], true[ok]).mean()),
+                                "by_yaw_bin": mae["by_yaw_bin"], "bias": mae["bias"]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
