@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from detectors import best_match
-from efld_export.crop import box_from_points
+from efld_export.crop import box_from_points, square_from_box
 from efld_export.data import data_root, load_records
 from efld_export.detect import Detector
 from efld_export.files import write_text
@@ -46,11 +46,12 @@ RIDGE = 1e-2
 
 
 def centre_side(box: np.ndarray) -> tuple[np.ndarray, float]:
-    """Centre and longest side of an (x, y, w, h) box."""
-    return box[:2] + box[2:] / 2, float(max(box[2:]))
+    """Centre and longest side of an (x, y, w, h) box: the crop rule's square before its margin."""
+    return square_from_box(box, 1.0)
 
 
 def square(centre: np.ndarray, side: float) -> np.ndarray:
+    """The (x, y, w, h) square of that centre and side."""
     return np.array([centre[0] - side / 2, centre[1] - side / 2, side, side])
 
 
