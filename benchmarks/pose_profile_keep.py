@@ -44,7 +44,7 @@ def head_on(net: torch.nn.Module, records: list[Record], points: np.ndarray) -> 
         m = crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE)
         crops.append(transform_points(p, m).reshape(-1) / (INPUT_SIZE - 1))
     with torch.no_grad():
-        return np.degrees(net.pose(torch.tensor(np.array(crops), dtype=torch.float32)).numpy())
+        return np.degrees(net.read_pose(torch.tensor(np.array(crops), dtype=torch.float32)).numpy())
 
 
 def combination(pose: np.ndarray, sign: np.ndarray) -> np.ndarray:

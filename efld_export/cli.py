@@ -314,12 +314,15 @@ def average_cmd(out: Path, checkpoints: tuple[Path, ...]) -> None:
 @click.option("--pose-profile-keep", type=click.FloatRange(0.0, 1.0),
               help="Set the profile pose calibration (models/efld.py): the share of pitch + sign(yaw) * roll "
                    "kept beyond 75 degrees of yaw (1: off); benchmarks/pose_profile_keep.py measures it.")
-def finish_cmd(checkpoint: Path, out: Path, pose_profile_keep: float | None) -> None:
+@click.option("--pose-mirror", is_flag=True,
+              help="Average the pose head's read of the points with its read of their mirror image (models/efld.py; "
+                   "a landmark-reading head only). Measure --pose-profile-keep with it on.")
+def finish_cmd(checkpoint: Path, out: Path, pose_profile_keep: float | None, pose_mirror: bool) -> None:
     """Write CHECKPOINT (a run's last.pt, say) to OUT as a checkpoint for use: the weights (the moving
     average where the run kept one), their architecture and training config, without the optimiser
     state and raw weights that only resuming needs (a last.pt is about twice the size). OUT is written
     atomically and may be the path to ship (models/NAME/efld.pt)."""
-    from .checkpoint import load_checkpoint, save_checkpoint
+    from .checkpoint import load_checkpoint, model_from_state, save_checkpoint
     from .train import finished
 
     if out.exists() and out.resolve() == checkpoint.resolve():
@@ -327,6 +330,12 @@ def finish_cmd(checkpoint: Path, out: Path, pose_profile_keep: float | None) -> 
     state = finished(load_checkpoint(checkpoint))
     if pose_profile_keep is not None:
         state["model_args"] = {**state["model_args"], "pose_profile_keep": pose_profile_keep}
+    if pose_mirror:
+        state["model_args"] = {**state["model_args"], "pose_mirror": True}
+        try:
+            model_from_state(state)
+        except ValueError as e:
+            raise EFLDError(f"{checkpoint}: {e}") from None
     save_checkpoint(out, state)
     click.echo(str(out))
 

@@ -230,6 +230,38 @@ def test_profile_pose_calibration_converts_and_delegates(trained, data_root, tmp
     assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []
 
 
+def test_mirror_averaged_pose_head_converts_and_delegates(trained, data_root, tmp_path):
+    """`efld finish --pose-mirror`: the points' mirror (a constant matrix and offset) and the head's second read
+    convert; the .onnx and fp32 files compute torch's pose, the int8 file is fully delegated and close to it."""
+    from efld_export.checkpoint import load_checkpoint
+
+    path = tmp_path / "mirror.pt"
+    res = CliRunner().invoke(cli, ["finish", str(trained), str(path), "--pose-mirror"])
+    assert res.exit_code == 0, res.output
+    assert load_checkpoint(path)["model_args"]["pose_mirror"] is True
+    export(_opts(path, data_root, tmp_path / "out", max_nme_drop=100.0), say=lambda m: None)
+    crops = np.random.default_rng(0).random((4, 3, 112, 112), dtype=np.float32)
+    torch_pose = np.degrees(load_backend(path).run(crops)[1])
+    assert np.abs(torch_pose - np.degrees(load_backend(trained).run(crops)[1])).max() > 1e-3  # the average acts
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    for kind, tol in (("onnx", 0.01), ("fp32", 0.01), ("int8", 2.0)):
+        file = tmp_path / "out" / Path(report["artifacts"][kind]["file"]).name
+        assert np.abs(np.degrees(load_backend(file).run(crops)[1]) - torch_pose).max() < tol, kind
+    assert report["artifacts"]["int8"]["xnnpack"]["fully_delegated"]
+    assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []
+
+
+def test_finish_refuses_the_mirror_for_a_head_that_does_not_read_the_points(trained, tmp_path):
+    from efld_export.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(trained)
+    fused = tmp_path / "fused.pt"
+    save_checkpoint(fused, {**state, "model_args": {**state["model_args"], "pose_from": "fused"}})
+    res = CliRunner().invoke(cli, ["finish", str(fused), str(tmp_path / "out.pt"), "--pose-mirror"])
+    assert isinstance(res.exception, EFLDError) and "pose_mirror needs pose_from='landmarks'" in str(res.exception)
+    assert not (tmp_path / "out.pt").exists()
+
+
 def test_antialiased_export_fully_int8_delegated_and_agrees_with_torch(trained, data_root, tmp_path):
     """With every strided layer anti-aliased (their kernels folded with the blur, 2 larger) the graph converts,
     delegates in int8 with no float op, and the fp32 file computes what torch does."""

@@ -55,6 +55,54 @@ def test_pose_head_from_fused_reads_what_the_landmark_layer_reads():
     assert torch.allclose(pose, m.pose(fused)) and torch.allclose(lm, m.landmarks(fused))
 
 
+def test_pose_head_from_landmarks_and_fused_reads_both():
+    m = create_model(width=0.35, pose_from="landmarks+fused").eval()
+    seen = []
+    m.landmarks.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
+    lm, pose = m(torch.rand(2, 3, 112, 112))
+    (fused,) = seen
+    assert m.pose[0].in_features == 136 + m.landmarks.in_features
+    assert torch.allclose(pose, m.pose(torch.cat([lm, fused], 1)))
+
+
+def test_pose_mirror_gives_mirrored_points_the_mirrored_pose_and_adds_no_weights():
+    """The mirror-averaged head is exactly symmetric: the mirror image of the points (flip permutation, x -> 1 - x)
+    reads as the same pose with yaw and roll negated, in training too; a plain head's weights load unchanged."""
+    from efld_export.landmarks import FLIP_PERM
+
+    torch.manual_seed(2)
+    plain = create_model(width=0.35, pose_from="landmarks")
+    m = create_model(width=0.35, pose_from="landmarks", pose_mirror=True)
+    m.load_state_dict(plain.state_dict())
+    points = torch.rand(3, 68, 2)
+    mirrored = points[:, FLIP_PERM].clone()
+    mirrored[..., 0] = 1 - mirrored[..., 0]
+    for mode in (True, False):
+        m.train(mode)
+        pose, pose_m = m.read_pose(points.reshape(3, 136)), m.read_pose(mirrored.reshape(3, 136))
+        assert torch.allclose(pose_m * torch.tensor([-1.0, 1.0, -1.0]), pose, atol=1e-6)
+    plain.eval()
+    unflip = torch.tensor([-1.0, 1.0, -1.0])
+    both = 0.5 * (plain.pose(points.reshape(3, 136)) + plain.pose(mirrored.reshape(3, 136)) * unflip)
+    assert torch.allclose(m.read_pose(points.reshape(3, 136)), both, atol=1e-6)
+    with pytest.raises(ValueError, match="pose_mirror"):
+        create_model(pose_from="fused", pose_mirror=True)
+
+
+def test_pose_head_without_the_jaw_ignores_the_jaw_points():
+    torch.manual_seed(3)
+    m = create_model(width=0.35, pose_from="landmarks", pose_jaw=False, pose_mirror=True).eval()
+    points = torch.rand(2, 136)
+    moved = points.clone()
+    moved[:, :34] = torch.rand(2, 34)  # the jaw's 17 points
+    assert torch.equal(m.read_pose(points), m.read_pose(moved))
+    moved[:, 34:36] += 0.1  # the first brow point
+    assert not torch.allclose(m.read_pose(points), m.read_pose(moved))
+    assert m.pose[1].in_features == 102
+    with pytest.raises(ValueError, match="pose_jaw"):
+        create_model(pose_from="fused", pose_jaw=False)
+
+
 def test_folding_a_dead_squeeze_keeps_the_output_and_gives_its_tensor_a_range():
     from efld_export.export.fold import fold_dead_squeezes
     from efld_export.models.mobilenetv3 import SqueezeExcite

@@ -12,6 +12,20 @@ v0.2.0 net's outputs: val pose MAE 6.72 from its landmarks against 7.05 from its
 fused vector the landmark layer reads (`pose_from="fused"`): the landmarks are a linear function of
 it, so it holds all they say about pose, and perhaps appearance they drop. Retrained on v0.8.0's frozen
 net it did worse than the landmark-reading head (pose MAE 5.67 against 5.43; benchmarks/pose_fused.yaml).
+`pose_from="landmarks+fused"` reads both, concatenated: refitted on v0.9.4's frozen net from its head (the fused
+columns starting at zero) it read val at 4.783 against 4.795, too little to adopt (benchmarks/pose_head_both.yaml).
+
+Mirror-averaged pose head (`pose_mirror=True`, landmark-reading head, training and eval): the head reads the
+points and, through the 68-point flip permutation, their mirror image, and averages its two reads (yaw and
+roll of the mirror's negated). A flip test of the head alone: no second pass of the network, one more pass of
+a 3-layer MLP, no new weights. The head's own asymmetry is then averaged out: on v0.9.4, set after training,
+it read val 0.04 degrees closer (benchmarks/README.md, "The pose head's mirror").
+
+Pose head without the jaw (`pose_jaw=False`, landmark-reading head): the head reads the 51 inner points only.
+On v0.9.4 the jaw's 17 predicted points cost most of what the predicted points cost the pose: with the true jaw in
+its own points the head read val at 3.91 degrees, against 4.75 with its own and 3.85 with all the true points;
+the inner regions each cost 0.04-0.15. Yet the jaw says more than its error costs: a head trained from scratch
+without it read val at 5.14 against 4.70 for the same head with it (an experiment, benchmarks/pose_head_nojaw.yaml).
 
 Flip test (`flip_test=True`, in eval mode only): the face and its mirror image go through the network
 as one batch of two, and the mirror's landmarks (through the 68-point flip permutation) and pose (yaw
@@ -62,7 +76,7 @@ import torch
 from torch import nn
 
 from ..crop import INPUT_SIZE
-from ..landmarks import FLIP_PERM, NUM_POINTS
+from ..landmarks import FLIP_PERM, GROUPS, NUM_POINTS
 from .mobilenetv3 import ConvBNAct, MobileNetV3Small, activation
 
 
@@ -81,11 +95,19 @@ TRAINING_ONLY_ARGS = ("pose_input_noise", "pose_detach")
 CALIBRATION_ARGS = ("pose_profile_keep",)
 
 
+class SkipJaw(nn.Module):
+    """The (N, 136) points without the jaw's (its 17 points come first): a slice, STRIDED_SLICE in TFLite."""
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        return points[:, 2 * len(GROUPS["jaw"]):]
+
+
 class EFLDNet(nn.Module):
     def __init__(self, width: float = 0.5, act: str = "relu", se: bool = True, s3_channels: int = 128,
                  pose_hidden: int = 64, input_size: int = INPUT_SIZE, pose_from: str = "features",
                  flip_test: bool = False, templates: int = 0, pose_profile_keep: float = 1.0,
-                 pose_input_noise: float = 0.0, antialias: int = 0, pose_detach: bool = False):
+                 pose_input_noise: float = 0.0, antialias: int = 0, pose_detach: bool = False,
+                 pose_mirror: bool = False, pose_jaw: bool = True):
         super().__init__()
         self.backbone = MobileNetV3Small(width, act, se, antialias)
         c1, c2, c3 = self.backbone.channels
@@ -107,13 +129,21 @@ class EFLDNet(nn.Module):
             self.pose = nn.Sequential(ConvBNAct(c2, pose_hidden, 1, 1, act=act), nn.AdaptiveAvgPool2d(1),
                                       nn.Flatten(), nn.Linear(pose_hidden, pose_hidden), activation(act),
                                       nn.Linear(pose_hidden, 3))
-        elif pose_from in ("landmarks", "fused"):
-            width = NUM_POINTS * 2 if pose_from == "landmarks" else c1 + c2 + s3_channels
-            self.pose = nn.Sequential(nn.Linear(width, 2 * pose_hidden), activation(act),
-                                      nn.Linear(2 * pose_hidden, pose_hidden), activation(act),
-                                      nn.Linear(pose_hidden, 3))
+        elif pose_from in ("landmarks", "fused", "landmarks+fused"):
+            fused_width = c1 + c2 + s3_channels
+            width = {"landmarks": NUM_POINTS * 2, "fused": fused_width, "landmarks+fused": NUM_POINTS * 2 + fused_width}
+            width = width[pose_from]
+            layers = [nn.Linear(width, 2 * pose_hidden), activation(act), nn.Linear(2 * pose_hidden, pose_hidden),
+                      activation(act), nn.Linear(pose_hidden, 3)]
+            if not pose_jaw:
+                if pose_from != "landmarks":
+                    raise ValueError(f"pose_jaw=False needs pose_from='landmarks', got {pose_from!r}")
+                layers[0] = nn.Linear(width - 2 * len(GROUPS["jaw"]), 2 * pose_hidden)
+                layers.insert(0, SkipJaw())
+            self.pose = nn.Sequential(*layers)
         else:
-            raise ValueError(f"pose_from must be 'features', 'landmarks' or 'fused', got {pose_from!r}")
+            raise ValueError(f"pose_from must be 'features', 'landmarks', 'fused' or 'landmarks+fused', got "
+                             f"{pose_from!r}")
         self.pose_from = pose_from
         self.flip_test = flip_test
         if not 0.0 <= pose_profile_keep <= 1.0:
@@ -124,6 +154,9 @@ class EFLDNet(nn.Module):
                              f"with {pose_from!r}")
         self.pose_input_noise = pose_input_noise
         self.pose_detach = pose_detach
+        if pose_mirror and pose_from != "landmarks":
+            raise ValueError(f"pose_mirror needs pose_from='landmarks', got {pose_from!r}")
+        self.pose_mirror = pose_mirror
         # Constants of the flip test, not saved in checkpoints: the switch needs no new weights.
         self.register_buffer("mirror", torch.eye(input_size).flip(1), persistent=False)
         unflip = torch.zeros(NUM_POINTS * 2, NUM_POINTS * 2)
@@ -168,9 +201,21 @@ class EFLDNet(nn.Module):
         if self.templates:
             points = points + self.landmarks_fine(torch.cat([self.templates1(f1).flatten(1),
                                                              self.templates2(f2).flatten(1)], 1))
-        head_input = {"landmarks": points, "fused": fused, "features": f2}[self.pose_from]
+        if self.pose_from == "landmarks+fused":
+            head_input = torch.cat([points, fused], 1)
+        else:
+            head_input = {"landmarks": points, "fused": fused, "features": f2}[self.pose_from]
         if self.training and self.pose_input_noise:  # points as noisy as an unseen face's (module docstring)
             head_input = head_input + self.pose_input_noise * torch.randn_like(head_input)
         if self.pose_detach:  # the pose term trains the head alone (module docstring)
             head_input = head_input.detach()
-        return points, self.pose(head_input)
+        return points, self.read_pose(head_input)
+
+    def read_pose(self, head_input: torch.Tensor) -> torch.Tensor:
+        """The pose head on its input; with `pose_mirror`, averaged with its read of the mirrored points
+        (module docstring), as one batch of two."""
+        if not self.pose_mirror:
+            return self.pose(head_input)
+        n = head_input.shape[0]
+        pose = self.pose(torch.cat([head_input, head_input @ self.unflip + self.unflip_offset], 0))
+        return 0.5 * (pose[:n] + pose[n:] * self.unflip_pose)
