@@ -11,7 +11,8 @@ predicted |yaw| passes the ramp's full angle (PROFILE_RAMP_DEG). The training fa
 closely than unseen ones, so k errs towards too little correction.
 
 `--val` adds the diagnosis on aflw2000-3d-val (not used for k): the head on the true points against
-its own, and the pose MAE at k, each angle per |yaw| bin.
+its own, and the pose MAE at k, each angle per |yaw| bin; then, region by region, the pose MAE at k with that
+region's true points put in place of the predicted ones: which region's error costs the pose.
 
     efld label ../shared/data/aflw-21pt-crops --out runs/pool_labels
     python benchmarks/pose_profile_keep.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels --val \\
@@ -32,6 +33,7 @@ from efld_export.data import data_root, load_records
 from efld_export.data.record import Record
 from efld_export.evaluate import predict_records
 from efld_export.files import write_text
+from efld_export.landmarks import REGIONS
 from efld_export.metrics import pose_mae
 from efld_export.models.efld import PROFILE_RAMP_DEG
 from efld_export.runtime import LandmarkModel, TorchBackend
@@ -80,16 +82,27 @@ def main() -> None:
     if args.val:
         val = load_records(data_root() / "aflw2000-3d-val", progress=False)
         true = np.stack([r.pose for r in val])
-        _, own_val = predict_records(model, val, progress=False)
-        on_true = head_on(net, val, np.stack([r.points for r in val]))
+        true_points = np.stack([r.points for r in val])
+        own_points, own_val = predict_records(model, val, progress=False)
+        on_true = head_on(net, val, true_points)
         net.pose_profile_keep = keep
-        calibrated = np.degrees(net.calibrate_profile_pose(torch.tensor(np.radians(own_val))).numpy())
+
+        def calibrated(pose_deg: np.ndarray) -> np.ndarray:
+            return np.degrees(net.calibrate_profile_pose(torch.tensor(np.radians(pose_deg))).numpy())
+
         out["val"] = {}
         for name, p in (("head_on_own_points", own_val), ("head_on_true_points", on_true),
-                        (f"head_on_own_points_keep_{keep}", calibrated)):
+                        (f"head_on_own_points_keep_{keep}", calibrated(own_val))):
             mae = pose_mae(p, true)  # where the points' error costs pose: each angle per |yaw| bin, and its bias
             out["val"][name] = {"pose_mae": mae["mean"], "geodesic": mae["geodesic"]["mean"],
                                 "by_yaw_bin": mae["by_yaw_bin"], "bias": mae["bias"]}
+        out["val"][f"true_region_in_own_points_keep_{keep}"] = {}
+        for region, idx in REGIONS.items():
+            mixed = own_points.copy()
+            mixed[:, idx] = true_points[:, idx]
+            mae = pose_mae(calibrated(head_on(net, val, mixed)), true)
+            out["val"][f"true_region_in_own_points_keep_{keep}"][region] = {
+                "pose_mae": mae["mean"], "geodesic": mae["geodesic"]["mean"], "by_yaw_bin": mae["by_yaw_bin"]}
     write_text(args.out, json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 

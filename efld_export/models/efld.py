@@ -19,7 +19,7 @@ Mirror-averaged pose head (`pose_mirror=True`, landmark-reading head, training a
 points and, through the 68-point flip permutation, their mirror image, and averages its two reads (yaw and
 roll of the mirror's negated). A flip test of the head alone: no second pass of the network, one more pass of
 a 3-layer MLP, no new weights. The head's own asymmetry is then averaged out: on v0.9.4, set after training,
-it read val 0.04 degrees closer (benchmarks/README.md, "The pose head's mirror").
+it read val 0.04 degrees closer (benchmarks/README.md, "The pose head's mirror, inputs and start").
 
 Pose head without the jaw (`pose_jaw=False`, landmark-reading head): the head reads the 51 inner points only.
 On v0.9.4 the jaw's 17 predicted points cost most of what the predicted points cost the pose: with the true jaw in
