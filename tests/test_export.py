@@ -199,6 +199,17 @@ def test_templates_export_fully_int8_delegated_and_agree_with_torch(trained, dat
     assert abs(arts["fp32"]["nme_bbox"]["overall"] - arts["pt"]["nme_bbox"]["overall"]) < 0.01
 
 
+def assert_artifacts_give_the_pose(out: Path, crops: np.ndarray, torch_pose: np.ndarray) -> None:
+    """The export in `out` computes torch's pose (degrees) on `crops`: .onnx and fp32 to 0.01 degrees, int8 to 2,
+    the int8 file fully delegated with no float op."""
+    report = json.loads((out / "report.json").read_text())
+    for kind, tol in (("onnx", 0.01), ("fp32", 0.01), ("int8", 2.0)):
+        file = out / Path(report["artifacts"][kind]["file"]).name
+        assert np.abs(np.degrees(load_backend(file).run(crops)[1]) - torch_pose).max() < tol, kind
+    assert report["artifacts"]["int8"]["xnnpack"]["fully_delegated"]
+    assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []
+
+
 def test_profile_pose_calibration_converts_and_delegates(trained, data_root, tmp_path):
     """With the head's yaw pinned at 80 degrees the calibration acts on every face: the .onnx and fp32
     files compute torch's calibrated pose, the int8 file is fully delegated and within 2 degrees of it."""
@@ -222,12 +233,7 @@ def test_profile_pose_calibration_converts_and_delegates(trained, data_root, tmp
         raw = np.degrees(uncalibrated(torch.from_numpy(crops))[1].numpy())
     keep = 1 - 0.5 / (1 + np.exp(-(raw[:, 0] - 67.5) * 4.4 / 15))  # the ramp at ~80 degrees: 0.51
     assert np.allclose(torch_pose[:, 1] + torch_pose[:, 2], keep * (raw[:, 1] + raw[:, 2]), atol=0.01)
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
-    for kind, tol in (("onnx", 0.01), ("fp32", 0.01), ("int8", 2.0)):
-        file = tmp_path / "out" / Path(report["artifacts"][kind]["file"]).name
-        assert np.abs(np.degrees(load_backend(file).run(crops)[1]) - torch_pose).max() < tol, kind
-    assert report["artifacts"]["int8"]["xnnpack"]["fully_delegated"]
-    assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []
+    assert_artifacts_give_the_pose(tmp_path / "out", crops, torch_pose)
 
 
 def test_mirror_averaged_pose_head_converts_and_delegates(trained, data_root, tmp_path):
@@ -243,12 +249,7 @@ def test_mirror_averaged_pose_head_converts_and_delegates(trained, data_root, tm
     crops = np.random.default_rng(0).random((4, 3, 112, 112), dtype=np.float32)
     torch_pose = np.degrees(load_backend(path).run(crops)[1])
     assert np.abs(torch_pose - np.degrees(load_backend(trained).run(crops)[1])).max() > 1e-3  # the average acts
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
-    for kind, tol in (("onnx", 0.01), ("fp32", 0.01), ("int8", 2.0)):
-        file = tmp_path / "out" / Path(report["artifacts"][kind]["file"]).name
-        assert np.abs(np.degrees(load_backend(file).run(crops)[1]) - torch_pose).max() < tol, kind
-    assert report["artifacts"]["int8"]["xnnpack"]["fully_delegated"]
-    assert report["artifacts"]["int8"]["xnnpack"]["float_ops"] == []
+    assert_artifacts_give_the_pose(tmp_path / "out", crops, torch_pose)
 
 
 def test_finish_refuses_the_mirror_for_a_head_that_does_not_read_the_points(trained, tmp_path):

@@ -45,22 +45,25 @@ def test_pose_head_from_landmarks_reads_the_predicted_points():
         create_model(pose_from="pixels")
 
 
-def test_pose_head_from_fused_reads_what_the_landmark_layer_reads():
-    m = create_model(width=0.35, pose_from="fused").eval()
+def run_seeing_fused(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Landmarks, pose and the fused vector the landmark layer read, for a batch of two random crops."""
     seen = []
     m.landmarks.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
     lm, pose = m(torch.rand(2, 3, 112, 112))
     (fused,) = seen
+    return lm, pose, fused
+
+
+def test_pose_head_from_fused_reads_what_the_landmark_layer_reads():
+    m = create_model(width=0.35, pose_from="fused").eval()
+    lm, pose, fused = run_seeing_fused(m)
     assert fused.shape == (2, m.landmarks.in_features) and m.pose[0].in_features == m.landmarks.in_features
     assert torch.allclose(pose, m.pose(fused)) and torch.allclose(lm, m.landmarks(fused))
 
 
 def test_pose_head_from_landmarks_and_fused_reads_both():
     m = create_model(width=0.35, pose_from="landmarks+fused").eval()
-    seen = []
-    m.landmarks.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
-    lm, pose = m(torch.rand(2, 3, 112, 112))
-    (fused,) = seen
+    lm, pose, fused = run_seeing_fused(m)
     assert m.pose[0].in_features == 136 + m.landmarks.in_features
     assert torch.allclose(pose, m.pose(torch.cat([lm, fused], 1)))
 
