@@ -7,8 +7,8 @@ landmarks:
 - `--fresh`: the head's weights dropped, so a refit (benchmarks/pose_head_nojaw.yaml, pose_head_fresh.yaml)
   starts its head from scratch on the source's network, whatever the head's shape.
 
-    python benchmarks/pose_head_init.py --fused models/efld-mnv3s-0.5/efld.pt runs/v094_both_init.pt
-    python benchmarks/pose_head_init.py --fresh models/efld-mnv3s-0.5/efld.pt runs/v094_no_head.pt
+    python benchmarks/pose_head_init.py --fused models/efld-mnv3s-0.5/stage10/efld.pt runs/v094_both_init.pt
+    python benchmarks/pose_head_init.py --fresh models/efld-mnv3s-0.5/stage10/efld.pt runs/v094_no_head.pt
 """
 from __future__ import annotations
 

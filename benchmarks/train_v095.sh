@@ -2,7 +2,8 @@
 # v0.9.5 (issue 3; benchmarks/README.md, "The pose head's mirror, inputs and start"): v0.9.4's network, frozen, with
 # a pose head trained from scratch on its landmarks (benchmarks/pose_head_fresh.yaml: v0.9.4's head recipe at 16
 # epochs, seed 15; about 15 minutes on 2 cores after the labelling), read mirror-averaged (`efld finish
-# --pose-mirror`), the profile pose calibration's k measured on the training pool and set.
+# --pose-mirror`), the profile pose calibration's k measured on the training pool and set. The recorded run trained at
+# one thread beside its control (pose_head_nojaw.yaml); at two threads the last digits may differ.
 #
 #   benchmarks/train_v095.sh [OUT]      (default runs/v095.pt; `benchmarks/release.sh` ships a checkpoint)
 set -euo pipefail
