@@ -12,7 +12,9 @@ closely than unseen ones, so k errs towards too little correction.
 
 `--val` adds the diagnosis on aflw2000-3d-val (not used for k): the head on the true points against
 its own, and the pose MAE at k, each angle per |yaw| bin; then, region by region, the pose MAE at k with that
-region's true points put in place of the predicted ones: which region's error costs the pose.
+region's true points put in place of the predicted ones: which region's error costs the pose; and the pose MAE and
+NME with the predicted jaw's error scaled by a factor (1: as predicted, 0: val's true jaw), which says how much
+closer a jaw must come for a target.
 
     efld label ../shared/data/aflw-21pt-crops --out runs/pool_labels
     python benchmarks/pose_profile_keep.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels --val \\
@@ -34,7 +36,7 @@ from efld_export.data.record import Record
 from efld_export.evaluate import predict_records
 from efld_export.files import write_text
 from efld_export.landmarks import REGIONS
-from efld_export.metrics import pose_mae
+from efld_export.metrics import nme_bbox, pose_mae, yaw_binned
 from efld_export.models.efld import PROFILE_RAMP_DEG
 from efld_export.runtime import LandmarkModel, TorchBackend
 
@@ -103,6 +105,14 @@ def main() -> None:
             mae = pose_mae(calibrated(head_on(net, val, mixed)), true)
             out["val"][f"true_region_in_own_points_keep_{keep}"][region] = {
                 "pose_mae": mae["mean"], "geodesic": mae["geodesic"]["mean"], "by_yaw_bin": mae["by_yaw_bin"]}
+        jaw = REGIONS["jaw"]
+        out["val"][f"jaw_error_scaled_keep_{keep}"] = {}
+        for factor in (1.0, 0.9, 0.75, 0.5, 0.25, 0.0):
+            mixed = own_points.copy()
+            mixed[:, jaw] = true_points[:, jaw] + factor * (own_points[:, jaw] - true_points[:, jaw])
+            out["val"][f"jaw_error_scaled_keep_{keep}"][str(factor)] = {
+                "pose_mae": pose_mae(calibrated(head_on(net, val, mixed)), true)["mean"],
+                "nme_bbox_mean_of_bins": yaw_binned(nme_bbox(mixed, true_points), true[:, 0])["mean_of_bins"] * 100}
     write_text(args.out, json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 
