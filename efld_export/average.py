@@ -5,6 +5,7 @@ change only how a run trained (TRAINING_ONLY_ARGS, e.g. pose_detach) or were fit
 (CALIBRATION_ARGS: the profile pose calibration's k) do not count, and the average drops them."""
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -12,6 +13,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import EFLDError
+from .models import MODELS
 from .models.efld import CALIBRATION_ARGS, TRAINING_ONLY_ARGS
 from .release import sha256
 
@@ -19,6 +21,18 @@ from .release import sha256
 def _architecture(model_args: dict[str, Any]) -> dict[str, Any]:
     """The model arguments that say what the network computes (training-only options and calibrations left out)."""
     return {k: v for k, v in model_args.items() if k not in TRAINING_ONLY_ARGS + CALIBRATION_ARGS}
+
+
+def _same_architecture(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two checkpoints' model arguments build the same network: an argument stated at its default value
+    (a config's `pose_jaw: true`, say) is the same as one left out."""
+    def build_args(args: dict[str, Any]) -> dict[str, Any]:
+        args = dict(_architecture(args))
+        name = args.pop("name", "efld_mnv3_small")
+        defaults = {k: v.default for k, v in inspect.signature(MODELS[name]).parameters.items()
+                    if v.default is not inspect.Parameter.empty} if name in MODELS else {}
+        return {"name": name, **{k: v for k, v in args.items() if k not in defaults or defaults[k] != v}}
+    return build_args(a) == build_args(b)
 
 
 def dropped_calibrations(state: dict[str, Any]) -> list[str]:
@@ -36,7 +50,7 @@ def average_checkpoints(paths: Sequence[Path | str]) -> dict[str, Any]:
     first = states[0]
     arch = _architecture(first["model_args"])
     for p, s in zip(paths[1:], states[1:]):
-        if _architecture(s["model_args"]) != arch:
+        if not _same_architecture(s["model_args"], first["model_args"]):
             raise EFLDError(f"{p}: model {_architecture(s['model_args'])} differs from {paths[0]}'s {arch}")
         if s["model"].keys() != first["model"].keys():
             raise EFLDError(f"{p}: its tensors differ from {paths[0]}'s")

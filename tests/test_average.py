@@ -51,6 +51,16 @@ def test_averaging_refuses_what_it_cannot_average_and_ignores_training_only_opti
     save_checkpoint(tmp_path / "wide.pt", other)
     with pytest.raises(EFLDError, match="differs from"):
         average_checkpoints([trained, tmp_path / "wide.pt"])
+    stated = load_checkpoint(trained)  # an argument stated at its default is the same architecture as one left out
+    stated["model_args"] = {**stated["model_args"], "pose_jaw": True, "pose_mirror": False}
+    save_checkpoint(tmp_path / "stated.pt", stated)
+    soup = average_checkpoints([trained, tmp_path / "stated.pt"])
+    assert soup["model_args"] == load_checkpoint(trained)["model_args"]
+    mirrored = load_checkpoint(trained)  # a switch away from its default is another network
+    mirrored["model_args"] = {**mirrored["model_args"], "pose_mirror": True}
+    save_checkpoint(tmp_path / "mirrored.pt", mirrored)
+    with pytest.raises(EFLDError, match="differs from"):
+        average_checkpoints([trained, tmp_path / "mirrored.pt"])
     detached = load_checkpoint(trained)  # a training-only option is no other architecture
     detached["model_args"] = {**detached["model_args"], "pose_detach": True}
     save_checkpoint(tmp_path / "detached.pt", detached)
