@@ -24,7 +24,7 @@ it read val 0.04 degrees closer (benchmarks/README.md, "The pose head's mirror, 
 Pose head without the jaw (`pose_jaw=False`, landmark-reading head): the head reads the 51 inner points only.
 On v0.9.4 the jaw's 17 predicted points cost most of what the predicted points cost the pose: with the true jaw in
 its own points the head read val at 3.91 degrees, against 4.75 with its own and 3.85 with all the true points;
-the inner regions each cost 0.04-0.15. Yet the jaw says more than its error costs: a head trained from scratch
+each inner region's true points gain 0.15-0.34. Yet the jaw says more than its error costs: a head trained from scratch
 without it read val at 5.14 against 4.70 for the same head with it (an experiment, benchmarks/pose_head_nojaw.yaml).
 
 Flip test (`flip_test=True`, in eval mode only): the face and its mirror image go through the network
