@@ -3,7 +3,8 @@
 # a pose head trained from scratch on its landmarks (benchmarks/pose_head_fresh.yaml: v0.9.4's head recipe at 16
 # epochs, seed 15; about 15 minutes on 2 cores after the labelling), read mirror-averaged (`efld finish
 # --pose-mirror`), the profile pose calibration's k measured on the training pool and set. The recorded run trained at
-# one thread beside its control (pose_head_nojaw.yaml); at two threads the last digits may differ.
+# one thread beside its control (pose_head_nojaw.yaml); these steps re-run at two threads gave the shipped weights to
+# the bit (16 epochs of 42-46 s).
 #
 #   benchmarks/train_v095.sh [OUT]      (default runs/v095.pt; `benchmarks/release.sh` ships a checkpoint)
 set -euo pipefail
