@@ -13,5 +13,5 @@ OUT=${1:-runs/v095.pt}
 python benchmarks/pose_head_init.py --fresh models/efld-mnv3s-0.5/stage10/efld.pt runs/v094_no_head.pt   # v0.9.4
 efld train benchmarks/pose_head_fresh.yaml --threads 2 --no-progress
 efld finish runs/pose_head_fresh/last.pt runs/pose_head_fresh_mirror.pt --pose-mirror
-benchmarks/finish_calibrated.sh runs/pose_head_fresh_mirror.pt benchmarks/results/pose_profile_keep_pose_head_fresh.json \
-    "$OUT"
+benchmarks/finish_calibrated.sh runs/pose_head_fresh_mirror.pt \
+    benchmarks/results/pose_profile_keep_pose_head_fresh.json "$OUT"
