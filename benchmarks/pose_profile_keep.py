@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -41,14 +42,16 @@ from efld_export.models.efld import PROFILE_RAMP_DEG
 from efld_export.runtime import LandmarkModel, TorchBackend
 
 
-def head_on(net: torch.nn.Module, records: list[Record], points: np.ndarray) -> np.ndarray:
-    """The pose head (degrees) read from `points` (image pixels), cropped as `efld eval` crops each record."""
-    crops = []
-    for r, p in zip(records, points):
-        m = crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE)
-        crops.append(transform_points(p, m).reshape(-1) / (INPUT_SIZE - 1))
-    with torch.no_grad():
-        return np.degrees(net.read_pose(torch.tensor(np.array(crops), dtype=torch.float32)).numpy())
+def head_reader(net: torch.nn.Module, records: list[Record]) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from points (image pixels, one set per record) to the pose head's read of them (degrees), each
+    set cropped as `efld eval` crops its record; the crops are computed once for every set of points read."""
+    crops = [crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE) for r in records]
+
+    def read(points: np.ndarray) -> np.ndarray:
+        x = np.array([transform_points(p, m).reshape(-1) / (INPUT_SIZE - 1) for p, m in zip(points, crops)])
+        with torch.no_grad():
+            return np.degrees(net.read_pose(torch.tensor(x, dtype=torch.float32)).numpy())
+    return read
 
 
 def combination(pose: np.ndarray, sign: np.ndarray) -> np.ndarray:
@@ -69,7 +72,7 @@ def main() -> None:
     start, full = PROFILE_RAMP_DEG
     pool = [r for r in load_records(args.labels, skip_bad=True, progress=False) if abs(r.pose[0]) > start - 15]
     _, own = predict_records(model, pool, progress=False)
-    clean = head_on(net, pool, np.stack([r.points for r in pool]))
+    clean = head_reader(net, pool)(np.stack([r.points for r in pool]))
     out: dict = {"model": str(args.model), "labels": str(args.labels), "ramp_deg": list(PROFILE_RAMP_DEG),
                  "pool_faces_read": len(pool), "training": {}}
     for lo in (start, full):
@@ -86,11 +89,18 @@ def main() -> None:
         true = np.stack([r.pose for r in val])
         true_points = np.stack([r.points for r in val])
         own_points, own_val = predict_records(model, val, progress=False)
-        on_true = head_on(net, val, true_points)
+        read_val = head_reader(net, val)
+        on_true = read_val(true_points)
         net.pose_profile_keep = keep
 
         def calibrated(pose_deg: np.ndarray) -> np.ndarray:
             return np.degrees(net.calibrate_profile_pose(torch.tensor(np.radians(pose_deg))).numpy())
+
+        def toward_truth(idx: range, factor: float) -> np.ndarray:
+            """The predicted points with those at `idx` moved to val's truth but `factor` of their error."""
+            mixed = own_points.copy()
+            mixed[:, idx] = true_points[:, idx] + factor * (own_points[:, idx] - true_points[:, idx])
+            return mixed
 
         out["val"] = {}
         for name, p in (("head_on_own_points", own_val), ("head_on_true_points", on_true),
@@ -100,18 +110,14 @@ def main() -> None:
                                 "by_yaw_bin": mae["by_yaw_bin"], "bias": mae["bias"]}
         out["val"][f"true_region_in_own_points_keep_{keep}"] = {}
         for region, idx in REGIONS.items():
-            mixed = own_points.copy()
-            mixed[:, idx] = true_points[:, idx]
-            mae = pose_mae(calibrated(head_on(net, val, mixed)), true)
+            mae = pose_mae(calibrated(read_val(toward_truth(idx, 0.0))), true)
             out["val"][f"true_region_in_own_points_keep_{keep}"][region] = {
                 "pose_mae": mae["mean"], "geodesic": mae["geodesic"]["mean"], "by_yaw_bin": mae["by_yaw_bin"]}
-        jaw = REGIONS["jaw"]
         out["val"][f"jaw_error_scaled_keep_{keep}"] = {}
         for factor in (1.0, 0.9, 0.75, 0.5, 0.25, 0.0):
-            mixed = own_points.copy()
-            mixed[:, jaw] = true_points[:, jaw] + factor * (own_points[:, jaw] - true_points[:, jaw])
+            mixed = toward_truth(REGIONS["jaw"], factor)
             out["val"][f"jaw_error_scaled_keep_{keep}"][str(factor)] = {
-                "pose_mae": pose_mae(calibrated(head_on(net, val, mixed)), true)["mean"],
+                "pose_mae": pose_mae(calibrated(read_val(mixed)), true)["mean"],
                 "nme_bbox_mean_of_bins": yaw_binned(nme_bbox(mixed, true_points), true[:, 0])["mean_of_bins"] * 100}
     write_text(args.out, json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
