@@ -95,6 +95,11 @@ class TrainConfig:
     #: labeller's offset; "3dmm" (v0.5.0), without it; or "mean_face" (up to v0.4.0: the 21-point
     #: faces' fit rotation, the others' PnP of the generic mean face with the camera of focal = width).
     pose_labels: str = "3dmm_calibrated"
+    #: Weight of the labels' own yaw (PnP of the 3DMM mean shape on the labelled 68 points, as for pitch
+    #: and roll) against the AFLW file's in the 21-point faces' yaw labels: 0 the file's (every model up to
+    #: v0.9.5), 1 the PnP's. The file's yaw is AFLW's own estimate, a median 4 degrees from the 3DMM fits'
+    #: that AFLW2000-3D scores against (data README); the PnP's is in their frame.
+    pose_label_yaw_points: float = 0.0
     #: |yaw| in degrees beyond which the far side's jaw (landmarks.FAR_JAW) of faces with dense 2D labels
     #: (youtube-faces-68) is left out of the landmark loss: that markup follows the silhouette, which on
     #: turned faces lies 3-17 % of the face off the 3D-consistent jawline the evaluation and the pool's
@@ -205,6 +210,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
     root = cfg.root
     check_pose_labels(cfg.pose_labels)
+    if not 0.0 <= cfg.pose_label_yaw_points <= 1.0:
+        raise EFLDError(f"pose_label_yaw_points must be within [0, 1], got {cfg.pose_label_yaw_points}")
     if cfg.label_human_points not in ("fit", "human"):
         raise EFLDError(f"label_human_points must be 'fit' or 'human', got {cfg.label_human_points!r}")
     if cfg.label_models and cfg.label_teacher is None:
@@ -233,7 +240,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
             if hit:
                 log(f"{spec}: labels read from {hit}")
             for rec, lab in kept:
-                rec.points, rec.pose = lab.points, lab.pose
+                rec.points = lab.points
+                rec.pose = yaw_from_points(lab.points, lab.pose, rec, cfg.pose_label_yaw_points)
                 if cfg.label_human_points == "human":
                     rec.points = with_human_points(lab.points, rec.extra["points21"])
                 rec.extra["occluded"] = bool(np.isnan(rec.extra["points21"]).any())
@@ -266,6 +274,16 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
         info["silhouette_jaw_masked"] = mask_silhouette_jaw(
             [s for s, r in zip(samples, records) if "points21" not in r.extra], cfg.silhouette_jaw_yaw)
     return samples, info
+
+
+def yaw_from_points(points: np.ndarray, pose: np.ndarray, rec: Record, weight: float) -> np.ndarray:
+    """pose with its yaw moved weight of the way to the PnP yaw of points (TrainConfig.pose_label_yaw_points)."""
+    if weight == 0.0:
+        return pose
+    h, w = rec.extra["image"].shape[:2]
+    out = np.array(pose, dtype=np.float64)
+    out[0] += weight * (pose_label(points, w, h)[0] - out[0])
+    return out
 
 
 def mask_silhouette_jaw(samples: list[Sample], max_yaw: float) -> int:

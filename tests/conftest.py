@@ -76,8 +76,9 @@ def label_cache_dir(tmp_path_factory) -> Path:
         yield path
 
 
-def write_aflw21_dataset(root: Path, n: int = 12, seed: int = 5) -> Path:
-    """An AFLW-21-style set (landmarks21.csv: file yaw, 21 human points, -1 invisible) of drawn faces."""
+def write_aflw21_dataset(root: Path, n: int = 12, seed: int = 5, yaw_error: float = 0.0) -> Path:
+    """An AFLW-21-style set (landmarks21.csv: file yaw, 21 human points, -1 invisible) of drawn faces; the
+    file's yaw is the drawn one plus yaw_error."""
     from efld_export.landmarks import aflw21_from_68
 
     rng = np.random.default_rng(seed)
@@ -88,7 +89,7 @@ def write_aflw21_dataset(root: Path, n: int = 12, seed: int = 5) -> Path:
         img, pts = render_face(rng, 160, pose)
         cv2.imwrite(str(root / "images" / f"a{i:03d}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         p21 = np.nan_to_num(aflw21_from_68(pts), nan=-1.0)
-        rows.append(f"a{i:03d}.jpg,{pose[0]:.2f}," + ",".join(f"{v:.2f}" for v in p21.ravel()))
+        rows.append(f"a{i:03d}.jpg,{pose[0] + yaw_error:.2f}," + ",".join(f"{v:.2f}" for v in p21.ravel()))
     (root / "landmarks21.csv").write_text("image,yaw_deg," + ",".join(f"x{i},y{i}" for i in range(21)) + "\n" +
                                           "\n".join(rows) + "\n")
     return root

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from efld_export.checkpoint import load_checkpoint, load_model
 from efld_export.cli import cli
+from efld_export.errors import EFLDError
 from efld_export.metrics import YAW_BINS
 from efld_export.train import LandmarkDataset, prepare_samples, train
 from efld_export.augment import AugmentConfig
@@ -123,7 +124,6 @@ def test_ema_weights_are_validated_kept_and_resumed(data_root, tmp_path):
 def test_a_pose_head_trains_on_frozen_landmarks(data_root, trained, tmp_path):
     """trainable: [pose]: every other tensor, batch-norm statistics included, stays as it was loaded;
     the pose head learns. An unknown module name is refused with the model's names."""
-    from efld_export.errors import EFLDError
 
     start = load_checkpoint(trained)["model"]
     last = train(_cfg(data_root, tmp_path, epochs=1, init=str(trained), trainable=["pose"], val=None), progress=False)
@@ -423,6 +423,32 @@ def test_labels_of_21_point_faces_are_read_back_when_nothing_they_depend_on_chan
     third, hit = prepared(label_max_fit_error=0.07)
     assert not hit and len(third) == len(first)  # a damaged file is relabelled over, not an error
     assert prepared(label_max_fit_error=0.07)[1]
+
+
+def test_yaw_labels_of_21_point_faces_move_from_the_files_towards_the_pnp_of_their_points(data_root, tmp_path,
+                                                                                        label_cache_dir):
+    """A file whose yaw is 12 degrees off: at weight 1 the labels' yaw is the PnP of their points (back near the
+    drawn yaw), at 0.5 halfway; pitch, roll, the points and the 2D-labelled faces do not move."""
+    import shutil
+
+    root = tmp_path / "shared"
+    shutil.copytree(data_root, root)
+    write_aflw21_dataset(root / "aflw", yaw_error=12.0)
+
+    def prepared(weight):
+        return prepare_samples(_cfg(root, tmp_path / "unused", train=["faces:train", "aflw"],
+                                    pose_label_yaw_points=weight), lambda m: None)[0]
+
+    file, pnp, half = prepared(0.0), prepared(1.0), prepared(0.5)
+    yaw = np.array([[s.pose[0] for s in run] for run in (file, pnp, half)])
+    moved = np.abs(yaw[0] - yaw[1]) > 1e-9
+    assert moved.sum() == 12 and not moved[:48].any()  # the 12 AFLW faces, none of the 48 dense ones
+    assert 9.0 < np.mean(yaw[0, moved] - yaw[1, moved]) < 15.0
+    assert np.allclose(yaw[2], (yaw[0] + yaw[1]) / 2)
+    for a, b in zip(file, pnp):
+        assert np.array_equal(a.points, b.points, equal_nan=True) and np.array_equal(a.pose[1:], b.pose[1:])
+    with pytest.raises(EFLDError, match=r"pose_label_yaw_points must be within \[0, 1\], got 1.5"):
+        prepared(1.5)
 
 
 def test_shifted_view_moves_content_and_the_consistency_term_sees_a_model_that_ignores_the_shift():
