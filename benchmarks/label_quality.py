@@ -20,7 +20,7 @@ the labeller's camera (focal length in image widths, label.py's LABEL_FOCAL) act
 is given: measured on the 450-px images (--view image, what this benchmark did up to v0.3.0) the
 labels look better than they are on the pool's crops. --sweep scores the kept-face labels and pose
 labels at other focal lengths (the camera's choice). --jaw-depth: the shape model's jaw depth
-(label.py's JAW_DEPTHS; "teacher" up to v0.8.1).
+(label.py's JAW_DEPTHS; "teacher" up to v0.8.1); --jaw-offset: its jaw offset (label.py's JAW_OFFSETS).
 
     python benchmarks/label_quality.py --out benchmarks/results/label_quality_jaw_3dmm.json
     python benchmarks/label_quality.py --jaw-depth teacher --out benchmarks/results/label_quality_jaw_teacher.json
@@ -40,8 +40,9 @@ from efld_export.data import data_root, load_records
 from efld_export.data.readers import read_aflw21_csv, read_landmarks_csv
 from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, FaceModel3D
-from efld_export.label import (JAW_DEPTHS, LABEL_FOCAL, fit_shape_model, label_records, pool_shape_model,
-                                pose_labels_3dmm, teacher_meshes, teacher_weight, with_human_points)
+from efld_export.label import (JAW_DEPTHS, JAW_OFFSETS, LABEL_FOCAL, fit_shape_model, label_records,
+                                pool_shape_model, pose_labels_3dmm, teacher_meshes, teacher_weight,
+                                with_human_points)
 from efld_export.landmarks import AFLW21_MATRIX
 from efld_export.metrics import jaw_forward_offset, nme_bbox, nme_bbox_by_region, pose_mae, yaw_binned
 from efld_export.peers import MediaPipePeer
@@ -116,6 +117,7 @@ def main() -> None:
                     help="crop: val faces cut like the pool's 120-px crops; image: the 450-px images as they are")
     ap.add_argument("--focal", type=float, default=LABEL_FOCAL, help="the labeller's camera, in image widths")
     ap.add_argument("--jaw-depth", choices=JAW_DEPTHS, default="3dmm", help="the shape model's jaw depth")
+    ap.add_argument("--jaw-offset", choices=JAW_OFFSETS, default="none", help="the shape model's jaw offset")
     ap.add_argument("--sweep", type=float, nargs="*", default=[1, 2, 3, 5, 10, 30],
                     help="other focal lengths to score the kept-face labels at")
     args = ap.parse_args()
@@ -125,7 +127,7 @@ def main() -> None:
     t0 = time.time()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
     model, pool_kept = pool_shape_model(pool, mean_face, teacher, args.max_fit_error, args.focal, args.seed,
-                                        args.jaw_depth)
+                                        args.jaw_depth, args.jaw_offset)
     learn_s = time.time() - t0
 
     val_dir = root / "aflw2000-3d-val"
@@ -144,12 +146,14 @@ def main() -> None:
     yaw_of = {n: abs(g.pose[0]) for n, g in gt.items()}
     signed_yaw = {n: g.pose[0] for n, g in gt.items()}
     argv = [f"--{k.replace('_', '-')} {v}" for k, v in (("max_fit_error", args.max_fit_error), ("view", args.view),
-                                                       ("focal", args.focal), ("jaw_depth", args.jaw_depth))
+                                                       ("focal", args.focal), ("jaw_depth", args.jaw_depth),
+                                                       ("jaw_offset", args.jaw_offset))
             if v != ap.get_default(k)]
     if args.sweep != ap.get_default("sweep"):
         argv.append("--sweep " + " ".join(f"{k:g}" for k in args.sweep))
     results: dict = {"command": " ".join(["python benchmarks/label_quality.py --out", str(args.out), *argv]),
                      "view": args.view, "focal_x_width": args.focal, "jaw_depth": args.jaw_depth,
+                     "jaw_offset": args.jaw_offset,
                      "pool_crop_framing": {"side_over_face": round(framing[0], 3),
                                            "centre_offset_faces": np.round(framing[1], 3).tolist()},
                      "n_val_faces": len(human), "shape_model_learn_s": round(learn_s, 1),

@@ -102,6 +102,15 @@ class FaceModel3D:
         aflw21[list(EAR_LOBES)] = ears
         return cls(hybrid, vt[:k].reshape(k, NUM_POINTS, 3), sv[:k] / np.sqrt(len(aligned)), aflw21)
 
+    def with_jaw_offset(self, offset_mm: np.ndarray) -> "FaceModel3D":
+        """The same model with its mean jaw moved by offset_mm (17 x 2: x, y in mm); the chin's AFLW point
+        follows the jaw, the ear lobes stay on the head (label.py's JAW_OFFSETS)."""
+        mean = self.mean.copy()
+        mean[JAW, :2] += offset_mm
+        aflw21 = AFLW21_MATRIX @ mean
+        aflw21[list(EAR_LOBES)] = self.aflw21[list(EAR_LOBES)]
+        return FaceModel3D(mean, self.modes, self.std, aflw21)
+
     def shape68(self, coefs: np.ndarray) -> np.ndarray:
         return self.mean + np.tensordot(coefs, self.modes, 1)
 

@@ -36,7 +36,8 @@ from .errors import EFLDError
 from .evaluate import evaluate
 from .files import write_text
 from .landmarks import FAR_JAW, GROUPS
-from .label import LABEL_FOCAL, MODELS_WEIGHT, check_pose_labels, label_records, make_teacher, with_human_points
+from .label import (LABEL_FOCAL, MODELS_WEIGHT, check_jaw_offset, check_pose_labels, label_records, make_teacher,
+                    with_human_points)
 from .label_cache import cache_dir, cached_labels
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
@@ -90,6 +91,8 @@ class TrainConfig:
     label_focal: float = LABEL_FOCAL
     #: Depth of the labeller's jaw (label.py's JAW_DEPTHS): "3dmm" or "teacher" (up to v0.8.1).
     label_jaw_depth: str = "3dmm"
+    #: The labeller's jaw offset (label.py's JAW_OFFSETS): "none" (up to v0.9.5), "y" or "xy".
+    label_jaw_offset: str = "none"
     #: Pose labels of every face (label.py's POSE_LABELS): "3dmm_calibrated", PnP of the 3DMM mean shape
     #: on its 68 points (yaw from the AFLW file where it has one), the labelled faces' pitch raised by the
     #: labeller's offset; "3dmm" (v0.5.0), without it; or "mean_face" (up to v0.4.0: the 21-point
@@ -196,7 +199,7 @@ def _label_models_of(cfg: TrainConfig) -> Callable[[str], LandmarkModel | None]:
 
 #: The settings the 21-point faces' labels depend on (their cache key, label_cache.py).
 LABEL_SETTINGS = ("label_max_fit_error", "label_teacher", "label_seed", "label_focal", "pose_labels",
-                  "label_models_weight", "label_jaw_depth")
+                  "label_models_weight", "label_jaw_depth", "label_jaw_offset")
 
 
 def _label_model_files(cfg: TrainConfig, spec: str) -> list[str]:
@@ -210,6 +213,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
     """Load every training set, label 21-point faces, fill missing poses, weight rare samples."""
     root = cfg.root
     check_pose_labels(cfg.pose_labels)
+    check_jaw_offset(cfg.label_jaw_offset)
     if not 0.0 <= cfg.pose_label_yaw_points <= 1.0:
         raise EFLDError(f"pose_label_yaw_points must be within [0, 1], got {cfg.pose_label_yaw_points}")
     if cfg.label_human_points not in ("fit", "human"):
@@ -232,7 +236,8 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
                 return label_records(sparse, mean_face, cfg.label_max_fit_error, progress=False,
                                      teacher=label_teacher, seed=cfg.label_seed, focal=cfg.label_focal,
                                      pose_labels=cfg.pose_labels, models=models_of(spec),
-                                     models_weight=cfg.label_models_weight, jaw_depth=cfg.label_jaw_depth)
+                                     models_weight=cfg.label_models_weight, jaw_depth=cfg.label_jaw_depth,
+                                     jaw_offset=cfg.label_jaw_offset)
 
             settings = {**{k: getattr(cfg, k) for k in LABEL_SETTINGS}, "mean_face": mean_face.tolist()}
             kept, report, hit = cached_labels(sparse, settings, [Path(f) for f in _label_model_files(cfg, spec)],

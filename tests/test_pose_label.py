@@ -114,6 +114,36 @@ def test_shape_model_takes_the_jaw_depth_of_another_face_and_keeps_the_rest():
     assert np.allclose(model.aflw21[20], (AFLW21_MATRIX @ deep)[20])  # the chin follows the jaw
 
 
+def test_jaw_offset_moves_the_mean_jaw_and_the_chin_not_the_ear_lobes_nor_the_modes():
+    """label.py's JAW_OFFSETS: "y" moves the mean jaw by the file's y offset only, "xy" by both; "none" is no
+    offset; the shipped file is mirror-symmetric (x odd, y even under the jaw's flip)."""
+    from efld_export.face3d import FaceModel3D
+    from efld_export.label import jaw_offset_mm
+    from efld_export.landmarks import AFLW21_MATRIX
+
+    plain = FaceModel3D.from_teacher(_teacher_shapes(np.random.default_rng(0)), face_3d(), k=2)
+    xy, y = jaw_offset_mm("xy"), jaw_offset_mm("y")
+    assert jaw_offset_mm("none") is None and xy.shape == (17, 2)
+    assert np.allclose(xy[:, 0], -xy[::-1, 0]) and np.allclose(xy[:, 1], xy[::-1, 1])
+    assert np.all(y[:, 0] == 0) and np.array_equal(y[:, 1], xy[:, 1]) and np.abs(xy).max() > 1.0
+    moved = plain.with_jaw_offset(xy)
+    assert np.allclose(moved.mean[:17, :2] - plain.mean[:17, :2], xy)
+    assert np.array_equal(moved.mean[17:], plain.mean[17:]) and np.array_equal(moved.mean[:, 2], plain.mean[:, 2])
+    assert np.array_equal(moved.modes, plain.modes) and np.array_equal(moved.std, plain.std)
+    ears = [12, 16]
+    assert np.array_equal(moved.aflw21[ears], plain.aflw21[ears])
+    assert np.allclose(moved.aflw21[20], (AFLW21_MATRIX @ moved.mean)[20])  # the chin follows the jaw
+    assert np.allclose(np.delete(moved.aflw21, [12, 16, 20], 0), np.delete(plain.aflw21, [12, 16, 20], 0))
+
+
+def test_label_records_refuses_an_unknown_jaw_offset():
+    from efld_export.errors import EFLDError
+    from efld_export.label import label_records
+
+    with pytest.raises(EFLDError, match=r"label_jaw_offset must be one of \('none', 'y', 'xy'\), got 'z'"):
+        label_records([], face_3d(), jaw_offset="z")
+
+
 def test_label_records_refuses_an_unknown_jaw_depth():
     from efld_export.errors import EFLDError
     from efld_export.label import label_records
