@@ -7,6 +7,7 @@ pose.py's pose_label) is compared with the same PnP on its true 68 points. The m
 is the offset that `pose_labels: 3dmm_calibrated` adds back. No evaluation data is read.
 
     python benchmarks/labeller_pitch.py --out benchmarks/results/labeller_pitch_jaw_3dmm.json
+    python benchmarks/labeller_pitch.py --jaw-offset y --out benchmarks/results/labeller_pitch_jaw_offset_y.json
     python benchmarks/labeller_pitch.py --jaw-depth teacher --out benchmarks/results/labeller_pitch.json  # up to v0.8.1
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from efld_export.data import data_root, load_records
-from efld_export.label import JAW_DEPTHS, LABELLER_PITCH_OFFSET, label_records, pool_shape_model
+from efld_export.label import JAW_DEPTHS, JAW_OFFSETS, LABELLER_PITCH_OFFSET, label_records, pool_shape_model
 from efld_export.landmarks import aflw21_from_68
 from efld_export.peers import MediaPipePeer
 from efld_export.pose import load_mean_face, pose_label
@@ -33,13 +34,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=0, help="seed of the shape model's face sample (training's)")
     ap.add_argument("--jaw-depth", choices=JAW_DEPTHS, default="3dmm", help="the shape model's jaw depth")
+    ap.add_argument("--jaw-offset", choices=JAW_OFFSETS, default="none", help="the shape model's jaw offset")
     args = ap.parse_args()
     t0 = time.time()
     root = data_root()
     mean_face = load_mean_face(root / "mean_face_68_3d.csv")
     teacher = MediaPipePeer()
     pool = load_records(root / "aflw-21pt-crops", progress=False)
-    model, _ = pool_shape_model(pool, mean_face, teacher, seed=args.seed, jaw_depth=args.jaw_depth)
+    model, _ = pool_shape_model(pool, mean_face, teacher, seed=args.seed, jaw_depth=args.jaw_depth,
+                                jaw_offset=args.jaw_offset)
     faces = load_records(f"{root / 'youtube-faces-68'}:train", progress=False)
     for r in faces:
         r.extra["points21"] = aflw21_from_68(r.points)
@@ -54,8 +57,9 @@ def main() -> None:
         by_yaw[f"yaw_{lo}_{min(hi, 90)}"] = {"n": int(m.sum()), "median_pitch": round(float(np.median(diff[m, 1])), 2)}
     results = {
         "command": "python benchmarks/labeller_pitch.py" + ("" if args.jaw_depth == "3dmm" else " --jaw-depth teacher")
-                   + f" --out {args.out}",
+                   + ("" if args.jaw_offset == "none" else f" --jaw-offset {args.jaw_offset}") + f" --out {args.out}",
         "jaw_depth": args.jaw_depth,
+        "jaw_offset": args.jaw_offset,
         "n_faces": len(labelled),
         "median": {a: round(float(v), 2) for a, v in zip(ANGLES, np.median(diff, 0))},
         "mean": {a: round(float(v), 2) for a, v in zip(ANGLES, diff.mean(0))},

@@ -227,6 +227,22 @@ def test_label_records_with_a_3d_teacher_beats_the_rigid_fit_on_an_open_mouth():
     assert all(lab.pose[0] == rec.extra["yaw_deg"] for rec, lab in fitted)
 
 
+def test_the_jaw_offset_moves_the_labels_jaw_down_on_upright_faces_and_leaves_the_inner_points():
+    """label_jaw_offset "y" (the shipped offset: the jaw's sides several mm down) against "none", the same faces and
+    teacher: the labelled jaw moves down the picture, the inner points (which the human points hold) hardly move."""
+    from efld_export.label import jaw_offset_mm, label_records
+
+    records, _, teacher = _open_mouth_faces()
+    plain, _ = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0, jaw_depth="teacher")
+    moved, report = label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0,
+                                  jaw_depth="teacher", jaw_offset="y")
+    assert "jaw offset: y" in report["method"]
+    down = np.array([(m.points[:17, 1] - p.points[:17, 1]).mean() for (_, m), (_, p) in zip(moved, plain)])
+    inner = np.array([np.abs(m.points[17:] - p.points[17:]).mean() for (_, m), (_, p) in zip(moved, plain)])
+    assert jaw_offset_mm("y")[:, 1].mean() > 2.0  # mm
+    assert (down > 0.5).all() and (inner < 0.25 * down).all()
+
+
 def test_a_face_whose_fit_lands_far_outside_its_picture_is_dropped_not_written():
     """The labeller applies the readers' own rule (data.record.far_outside): a label that reading it back would
     refuse is dropped, with its reason in the report, instead of written."""
