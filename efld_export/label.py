@@ -195,12 +195,14 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
                   shape_model: "FaceModel3D | None" = None, focal: float = LABEL_FOCAL,
                   pose_labels: str = "3dmm_calibrated", models: "LandmarkModel | None" = None,
                   models_weight: float = MODELS_WEIGHT,
-                  jaw_depth: str = "3dmm", jaw_offset: str = "none") -> tuple[list[tuple[Record, Label]], dict]:
+                  jaw_depth: str = "3dmm", jaw_offset: str = "none",
+                  pitch_offset: float = LABELLER_PITCH_OFFSET) -> tuple[list[tuple[Record, Label]], dict]:
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
     With a teacher, the 3D shape model is learnt from these records (learn_shape_model, its jaw as deep as
     jaw_depth says, its mean jaw moved as jaw_offset says) unless given; models (distill.teacher_model) add
-    their points to the fit at models_weight."""
+    their points to the fit at models_weight. pitch_offset: the labeller's pitch offset that "3dmm_calibrated"
+    adds (LABELLER_PITCH_OFFSET, measured for the labeller without a jaw offset)."""
     check_pose_labels(pose_labels)
     check_jaw_depth(jaw_depth)
     check_jaw_offset(jaw_offset)
@@ -236,7 +238,7 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     kept = inside
     report["n_kept"] = len(kept)
     if pose_labels != "mean_face":
-        pose_labels_3dmm(kept, LABELLER_PITCH_OFFSET if pose_labels == "3dmm_calibrated" else 0.0)
+        pose_labels_3dmm(kept, pitch_offset if pose_labels == "3dmm_calibrated" else 0.0)
     report["pose_labels"] = pose_labels
     return kept, report
 

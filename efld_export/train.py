@@ -36,7 +36,7 @@ from .errors import EFLDError
 from .evaluate import evaluate
 from .files import write_text
 from .landmarks import FAR_JAW, GROUPS
-from .label import (LABEL_FOCAL, MODELS_WEIGHT, check_jaw_offset, check_pose_labels, label_records, make_teacher,
+from .label import (LABEL_FOCAL, LABELLER_PITCH_OFFSET, MODELS_WEIGHT, check_jaw_offset, check_pose_labels, label_records, make_teacher,
                     with_human_points)
 from .label_cache import cache_dir, cached_labels
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
@@ -93,6 +93,10 @@ class TrainConfig:
     label_jaw_depth: str = "3dmm"
     #: The labeller's jaw offset (label.py's JAW_OFFSETS): "none" (up to v0.9.5), "y" or "xy".
     label_jaw_offset: str = "none"
+    #: Degrees "3dmm_calibrated" adds to the 21-point faces' pitch labels: the labeller's pitch offset, measured
+    #: on youtube train for the labeller in use (benchmarks/labeller_pitch.py): 2.83 (label.py's
+    #: LABELLER_PITCH_OFFSET) without a jaw offset, 2.32 with label_jaw_offset "y".
+    label_pitch_offset: float = LABELLER_PITCH_OFFSET
     #: Pose labels of every face (label.py's POSE_LABELS): "3dmm_calibrated", PnP of the 3DMM mean shape
     #: on its 68 points (yaw from the AFLW file where it has one), the labelled faces' pitch raised by the
     #: labeller's offset; "3dmm" (v0.5.0), without it; or "mean_face" (up to v0.4.0: the 21-point
@@ -199,7 +203,7 @@ def _label_models_of(cfg: TrainConfig) -> Callable[[str], LandmarkModel | None]:
 
 #: The settings the 21-point faces' labels depend on (their cache key, label_cache.py).
 LABEL_SETTINGS = ("label_max_fit_error", "label_teacher", "label_seed", "label_focal", "pose_labels",
-                  "label_models_weight", "label_jaw_depth", "label_jaw_offset")
+                  "label_models_weight", "label_jaw_depth", "label_jaw_offset", "label_pitch_offset")
 
 
 def _label_model_files(cfg: TrainConfig, spec: str) -> list[str]:
@@ -237,7 +241,7 @@ def prepare_samples(cfg: TrainConfig, log=print) -> tuple[list[Sample], dict[str
                                      teacher=label_teacher, seed=cfg.label_seed, focal=cfg.label_focal,
                                      pose_labels=cfg.pose_labels, models=models_of(spec),
                                      models_weight=cfg.label_models_weight, jaw_depth=cfg.label_jaw_depth,
-                                     jaw_offset=cfg.label_jaw_offset)
+                                     jaw_offset=cfg.label_jaw_offset, pitch_offset=cfg.label_pitch_offset)
 
             settings = {**{k: getattr(cfg, k) for k in LABEL_SETTINGS}, "mean_face": mean_face.tolist()}
             kept, report, hit = cached_labels(sparse, settings, [Path(f) for f in _label_model_files(cfg, spec)],

@@ -451,6 +451,28 @@ def test_yaw_labels_of_21_point_faces_move_from_the_files_towards_the_pnp_of_the
         prepared(1.5)
 
 
+def test_the_labellers_pitch_offset_moves_the_21_point_faces_pitch_labels_only(data_root, tmp_path, label_cache_dir):
+    """label_pitch_offset is what "3dmm_calibrated" adds to the labelled faces' pitch: 2 degrees less moves each of
+    them by exactly 2, and nothing else (their points, yaw and roll, the faces with dense labels)."""
+    import shutil
+
+    from efld_export.label import LABELLER_PITCH_OFFSET
+
+    root = tmp_path / "shared"
+    shutil.copytree(data_root, root)
+    write_aflw21_dataset(root / "aflw")
+
+    def prepared(offset):
+        return prepare_samples(_cfg(root, tmp_path / "unused", train=["faces:train", "aflw"],
+                                    label_pitch_offset=offset), lambda m: None)[0]
+
+    default, lower = prepared(LABELLER_PITCH_OFFSET), prepared(LABELLER_PITCH_OFFSET - 2.0)
+    moved = np.array([a.pose[1] - b.pose[1] for a, b in zip(default, lower)])
+    assert np.allclose(moved[48:], 2.0) and np.all(moved[:48] == 0.0) and len(moved) == 60
+    for a, b in zip(default, lower):
+        assert np.array_equal(a.points, b.points, equal_nan=True) and np.array_equal(a.pose[[0, 2]], b.pose[[0, 2]])
+
+
 def test_shifted_view_moves_content_and_the_consistency_term_sees_a_model_that_ignores_the_shift():
     """A bright pixel at crop (x, y) lands at (x - dx, y - dy); a "model" that finds that pixel exactly costs
     nothing under the term, one that answers a fixed point regardless of the picture costs the shift."""
