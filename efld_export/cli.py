@@ -159,6 +159,10 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
 @click.option("--jaw-offset", type=click.Choice(["none", "y", "xy"]), default="none", show_default=True,
               help="Move the shape model's mean jaw by the offset measured on youtube-faces-68 train "
                    "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, none as up to v0.9.5.")
+@click.option("--pitch-offset", type=float,
+              help="Degrees 3dmm_calibrated adds to the pitch labels, the labeller's own offset measured on youtube "
+                   "train (benchmarks/labeller_pitch.py: 2.32 with --jaw-offset y). "
+                   "[default: LABELLER_PITCH_OFFSET in efld_export/label.py]")
 @click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Our own checkpoint as a second teacher in the fit (repeatable: averaged, each flip-tested); "
                    "needs --teacher mediapipe. Best with models that never trained on DATA: on faces they "
@@ -168,8 +172,8 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
 @click.option("--data-root", type=click.Path(file_okay=False), help="Folder holding the datasets and the mean face.")
 @click.option("--skip-bad", is_flag=True, help="Leave out bad records (listed) instead of stopping.")
 def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, seed: int, focal: float | None,
-              pose_labels: str, jaw_depth: str, jaw_offset: str, models: tuple[str, ...],
-              model_weight: float | None, data_root: str | None, skip_bad: bool) -> None:
+              pose_labels: str, jaw_depth: str, jaw_offset: str, pitch_offset: float | None,
+              models: tuple[str, ...], model_weight: float | None, data_root: str | None, skip_bad: bool) -> None:
     """68-point labels and head pose for faces that carry AFLW's 21 human points (a landmarks21.csv dataset).
 
     Writes OUT/landmarks.csv and OUT/pose.csv (absolute image paths: OUT is then a dataset for
@@ -181,7 +185,7 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
     from .data import load_records
     from .data.writers import write_csv_dataset
     from .distill import teacher_model
-    from .label import LABEL_FOCAL, MODELS_WEIGHT, label_records, make_teacher
+    from .label import LABEL_FOCAL, LABELLER_PITCH_OFFSET, MODELS_WEIGHT, label_records, make_teacher
     from .pose import load_mean_face
 
     if models and teacher == "none":
@@ -196,7 +200,8 @@ def label_cmd(data_dir: Path, out: Path, teacher: str, max_fit_error: float, see
                                  focal=LABEL_FOCAL if focal is None else focal, pose_labels=pose_labels,
                                  models=teacher_model(list(models)) if models else None,
                                  models_weight=MODELS_WEIGHT if model_weight is None else model_weight,
-                                 jaw_depth=jaw_depth, jaw_offset=jaw_offset)
+                                 jaw_depth=jaw_depth, jaw_offset=jaw_offset,
+                                 pitch_offset=LABELLER_PITCH_OFFSET if pitch_offset is None else pitch_offset)
     for rec, lab in kept:
         rec.points, rec.pose = lab.points, lab.pose
     write_csv_dataset(out, [rec for rec, _ in kept])

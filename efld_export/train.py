@@ -36,8 +36,8 @@ from .errors import EFLDError
 from .evaluate import evaluate
 from .files import write_text
 from .landmarks import FAR_JAW, GROUPS
-from .label import (LABEL_FOCAL, LABELLER_PITCH_OFFSET, MODELS_WEIGHT, check_jaw_offset, check_pose_labels, label_records, make_teacher,
-                    with_human_points)
+from .label import (LABEL_FOCAL, LABELLER_PITCH_OFFSET, MODELS_WEIGHT, check_jaw_offset, check_pose_labels,
+                    label_records, make_teacher, with_human_points)
 from .label_cache import cache_dir, cached_labels
 from .loss import CLASSES, LossConfig, attributes, class_weights, efld_loss, sample_weights, yaw_bin_weights
 from .models import create_model
@@ -105,7 +105,8 @@ class TrainConfig:
     #: Weight of the labels' own yaw (PnP of the 3DMM mean shape on the labelled 68 points, as for pitch
     #: and roll) against the AFLW file's in the 21-point faces' yaw labels: 0 the file's (every model up to
     #: v0.9.5), 1 the PnP's. The file's yaw is AFLW's own estimate, a median 4 degrees from the 3DMM fits'
-    #: that AFLW2000-3D scores against (data README); the PnP's is in their frame.
+    #: that AFLW2000-3D scores against (data README); the PnP's is in their frame. Tried on v0.9.4's network at
+    #: 1 and 0.5, both worse (benchmarks/README.md, "Yaw labels from the points").
     pose_label_yaw_points: float = 0.0
     #: |yaw| in degrees beyond which the far side's jaw (landmarks.FAR_JAW) of faces with dense 2D labels
     #: (youtube-faces-68) is left out of the landmark loss: that markup follows the silhouette, which on

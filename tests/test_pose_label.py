@@ -321,6 +321,13 @@ def test_efld_label_writes_a_dataset_that_loads_back(tmp_path):
         assert np.abs(r.points - truths[r.image_path.name]).max() < 1.0
         assert r.pose[0] == pytest.approx(float({"f0.png": 0, "f1.png": 30, "f2.png": -60}[r.image_path.name]))
     assert "rigid" in (out / "report.json").read_text() and '"focal_x_width": 1.0' in (out / "report.json").read_text()
+    # --pitch-offset replaces the labeller's offset in the pitch labels, and nothing else
+    lower = tmp_path / "lower"
+    res = CliRunner().invoke(cli, ["label", str(src), "--out", str(lower), "--teacher", "none", "--data-root", str(root),
+                                   "--focal", "1", "--pitch-offset", "0.83"])
+    assert res.exit_code == 0, res.output
+    for a, b in zip(back, load_records(lower, progress=False)):
+        assert a.pose[1] - b.pose[1] == pytest.approx(2.0) and np.array_equal(a.points, b.points)
     # our own models join the 3D teacher's fit: without it they are refused before anything is loaded
     (tmp_path / "m.pt").write_bytes(b"")
     res = CliRunner().invoke(cli, ["label", str(src), "--out", str(tmp_path / "y"), "--teacher", "none",
