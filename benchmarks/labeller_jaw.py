@@ -24,6 +24,7 @@ import numpy as np
 
 from efld_export.crop import box_from_points
 from efld_export.face3d import JAW
+from efld_export.files import write_text
 from efld_export.label import JAW_OFFSET_FILE, fit_shape_model, label_records, pool_shape_model, teacher_meshes
 from efld_export.landmarks import FLIP_PERM, aflw21_from_68
 from efld_export.data import data_root, load_records
@@ -95,9 +96,9 @@ def main() -> None:
     print(json.dumps(results, indent=2))
     if args.write:
         rows = "\n".join(f"{i},{dx:.3f},{dy:.3f}" for i, (dx, dy) in enumerate(offset))
-        JAW_OFFSET_FILE.write_text("point,dx_mm,dy_mm\n" + rows + "\n")
+        write_text(JAW_OFFSET_FILE, "point,dx_mm,dy_mm\n" + rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_text(args.out, json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
