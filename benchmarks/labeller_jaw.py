@@ -25,7 +25,8 @@ import numpy as np
 from efld_export.crop import box_from_points
 from efld_export.face3d import JAW
 from efld_export.files import write_text
-from efld_export.label import JAW_OFFSET_FILE, fit_shape_model, label_records, pool_shape_model, teacher_meshes
+from efld_export.label import (JAW_OFFSET_FILE, fit_shape_model, label_records, pool_shape_model, teacher_jaw_max_yaw,
+                               teacher_meshes)
 from efld_export.landmarks import FLIP_PERM, aflw21_from_68
 from efld_export.data import data_root, load_records
 from efld_export.peers import MediaPipePeer
@@ -74,7 +75,7 @@ def main() -> None:
     def errors(offset: np.ndarray | None) -> np.ndarray:
         kept = [(rec, copy.copy(lab)) for rec, lab in rigid]
         fit_shape_model(kept, meshes, model if offset is None else model.with_jaw_offset(offset), own_weight=0.0,
-                        jaw_max_yaw=30.0)
+                        jaw_max_yaw=teacher_jaw_max_yaw("3dmm"))
         return face_frame_errors(np.stack([lab.points for _, lab in kept]), truth)
 
     def jaw_error(e: np.ndarray) -> dict:
