@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/jaw_offset_soup.pt}
-[ -f runs/distill_jaw_offset_s32/last.pt ] || efld train benchmarks/distill_jaw_offset.yaml --threads 2 \
-    --no-progress --seed 32 --out runs/distill_jaw_offset_s32
+S32=runs/distill_jaw_offset_s32
+RESUME=(); [ -f $S32/last.pt ] && RESUME=(--resume $S32/last.pt)  # an ended run's resume trains nothing
+efld train benchmarks/distill_jaw_offset.yaml --threads 2 --no-progress --seed 32 --out $S32 "${RESUME[@]}"
 efld average runs/distill_jaw_offset_soup.pt runs/distill_jaw_offset/last.pt runs/distill_jaw_offset_s32/last.pt
 efld eval runs/distill_jaw_offset_soup.pt "${EFLD_DATA:-../shared/data}/aflw2000-3d-val" --threads 2 \
     --json benchmarks/results/eval_distill_jaw_offset_soup.json
