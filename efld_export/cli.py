@@ -158,10 +158,13 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
                    "MediaPipe's (up to v0.8.1; too shallow, it puts turned faces' jawline too near the nose).")
 @click.option("--jaw-offset", type=click.Choice(["none", "y", "xy"]), default="none", show_default=True,
               help="Move the shape model's mean jaw by the offset measured on youtube-faces-68 train "
-                   "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, none as up to v0.9.5.")
+                   "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, none as up to v0.9.5. "
+                   "The shipped model (v0.9.6) trained on y; none stays the default so that earlier recipes "
+                   "reproduce.")
 @click.option("--pitch-offset", type=float,
               help="Degrees 3dmm_calibrated adds to the pitch labels, the labeller's own offset measured on youtube "
-                   "train (benchmarks/labeller_pitch.py: 2.32 with --jaw-offset y). "
+                   "train (benchmarks/labeller_pitch.py: 2.32 with --jaw-offset y; v0.9.6's labels kept the default, "
+                   "2.32 read no better, benchmarks/README.md). "
                    "[default: LABELLER_PITCH_OFFSET in efld_export/label.py]")
 @click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Our own checkpoint as a second teacher in the fit (repeatable: averaged, each flip-tested); "
