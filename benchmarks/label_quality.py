@@ -184,7 +184,8 @@ def main() -> None:
     # The drop rule is the rigid fit's error, as in training: the kept faces are read off the rigid labels.
     kept_names = {rec.image_path.name for rec, lab in rigid if lab.fit_error <= args.max_fit_error}
     every, report = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
-                                  focal=args.focal, pose_labels="mean_face", jaw_depth=args.jaw_depth)
+                                  focal=args.focal, pose_labels="mean_face", jaw_depth=args.jaw_depth,
+                                  jaw_offset=args.jaw_offset)
     results["pose_labels_mae_mean_face"] = pose_label_error(every, gt)  # the fit's rotation, up to v0.4.0
     pose_labels_3dmm(every, 0.0)  # v0.5.0's, from the same fits
     results["pose_labels_mae_3dmm"] = pose_label_error(every, gt)
@@ -194,7 +195,7 @@ def main() -> None:
     score("ablation: + ear lobes (= shape model)", every_labels)
     if args.jaw_depth == "3dmm":  # what the teacher's own, shallow jaw costs beyond the near-frontal faces
         every_jaw = [(rec, copy.copy(lab)) for rec, lab in rigid]
-        fit_shape_model(every_jaw, meshes, model, focal=args.focal, own_weight=0.0)
+        fit_shape_model(every_jaw, meshes, model, focal=args.focal, own_weight=0.0, jaw_offset=args.jaw_offset)
         score("ablation: the teacher's jaw in the fit at every |yaw|", {rec.image_path.name: lab.points
                                                                       for rec, lab in every_jaw})
     labels = {n: p for n, p in every_labels.items() if n in kept_names}
@@ -216,7 +217,7 @@ def main() -> None:
         rig_k, _ = label_records(human, mean_face, np.inf, progress=False, focal=k)
         names_k = {rec.image_path.name for rec, lab in rig_k if lab.fit_error <= args.max_fit_error}
         every_k, _ = label_records(human, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model, focal=k,
-                                   pose_labels="3dmm", jaw_depth=args.jaw_depth)  # as recorded in v0.5.0; calibration adds a constant
+                                   pose_labels="3dmm", jaw_depth=args.jaw_depth, jaw_offset=args.jaw_offset)  # as recorded in v0.5.0; calibration adds a constant
         score(f"focal {k:g}: shape model, kept faces", {rec.image_path.name: lab.points for rec, lab in every_k
                                                         if rec.image_path.name in names_k})
         results["focal_sweep"][f"{k:g}"] = {"labels": results["labellers"].pop(f"focal {k:g}: shape model, kept faces"),

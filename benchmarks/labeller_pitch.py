@@ -47,7 +47,7 @@ def main() -> None:
     for r in faces:
         r.extra["points21"] = aflw21_from_68(r.points)
     labelled, _ = label_records(faces, mean_face, np.inf, progress=False, teacher=teacher, shape_model=model,
-                                pose_labels="3dmm", jaw_depth=args.jaw_depth)
+                                pose_labels="3dmm", jaw_depth=args.jaw_depth, jaw_offset=args.jaw_offset)
     true = np.stack([pose_label(rec.points, *rec.extra["image"].shape[1::-1]) for rec, _ in labelled])
     diff = np.stack([lab.pose for _, lab in labelled]) - true  # labels' PnP minus the true points' PnP
     yaw = np.abs(true[:, 0])

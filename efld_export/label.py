@@ -22,6 +22,7 @@ Measured on aflw2000-3d-val's own 21 points: benchmarks/results/label_quality.js
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -69,8 +70,13 @@ JAW_DEPTHS = ("3dmm", "teacher")
 #: undoes it, symmetric, in the shape model's mm: JAW_OFFSET_FILE). "y" moves the shape model's mean jaw down
 #: by it, "xy" also outwards, "none" leaves it (up to v0.9.5). On aflw2000-3d-val's 21 points the labels'
 #: mean of bins reads 4.556 with none, 4.434 with xy and 4.397 with y: the widening helps frontal faces only
-#: and costs turned ones (benchmarks/README.md, "The labeller's jaw, calibrated on youtube").
-JAW_OFFSETS = ("none", "y", "xy")
+#: and costs turned ones (benchmarks/README.md, "The labeller's jaw, calibrated on youtube"). "xy_frontal" applies
+#: each part where it was measured: down at every yaw, outwards in full within the calibration faces' 15 degrees
+#: of yaw and not at all beyond the teacher's jaw (30), linearly between (JAW_OFFSET_X_RAMP_DEG; youtube's turned
+#: faces draw their far jaw on the silhouette, so the outward part measured on frontal faces does not carry over).
+JAW_OFFSETS = ("none", "y", "xy", "xy_frontal")
+#: |yaw| in degrees where "xy_frontal"'s outward part starts to fade and where it is gone.
+JAW_OFFSET_X_RAMP_DEG = (15.0, 30.0)
 JAW_OFFSET_FILE = Path(__file__).with_name("assets") / "labeller_jaw_offset_mm.csv"
 
 
@@ -98,12 +104,31 @@ def check_jaw_offset(name: str) -> None:
 
 
 def jaw_offset_mm(name: str) -> np.ndarray | None:
-    """(17, 2) mm by which JAW_OFFSETS' name moves the shape model's mean jaw; None for "none"."""
+    """(17, 2) mm by which JAW_OFFSETS' name moves the shape model's mean jaw at every yaw; None for "none"
+    ("xy_frontal": its downward part, jaw_offset_frontal_mm the rest)."""
     check_jaw_offset(name)
     if name == "none":
         return None
+    return _jaw_offset_file() * ([1.0, 1.0] if name == "xy" else [0.0, 1.0])
+
+
+def jaw_offset_frontal_mm(name: str, yaw_deg: float) -> np.ndarray | None:
+    """(17, 2) mm by which JAW_OFFSETS' name moves one face's mean jaw beyond jaw_offset_mm, by its |yaw|: the
+    outward part of "xy_frontal" (JAW_OFFSET_X_RAMP_DEG); None where there is nothing to add."""
+    check_jaw_offset(name)
+    start, gone = JAW_OFFSET_X_RAMP_DEG
+    share = float(np.clip((gone - abs(yaw_deg)) / (gone - start), 0.0, 1.0))
+    if name != "xy_frontal" or share == 0.0:
+        return None
+    return share * _jaw_offset_file() * [1.0, 0.0]
+
+
+@functools.cache
+def _jaw_offset_file() -> np.ndarray:
+    """JAW_OFFSET_FILE's (17, 2) mm, read once (the labeller asks for it face by face)."""
     offset = np.loadtxt(JAW_OFFSET_FILE, delimiter=",", skiprows=1, usecols=(1, 2))
-    return offset * [0.0, 1.0] if name == "y" else offset
+    offset.flags.writeable = False
+    return offset
 
 
 @dataclass
@@ -200,7 +225,8 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
     """Label every record holding extra['points21']; returns kept (record, label) pairs and a report.
 
     With a teacher, the 3D shape model is learnt from these records (learn_shape_model, its jaw as deep as
-    jaw_depth says, its mean jaw moved as jaw_offset says) unless given; models (distill.teacher_model) add
+    jaw_depth says, its mean jaw moved as jaw_offset says) unless given (a given model still takes jaw_offset's
+    per-face part, jaw_offset_frontal_mm); models (distill.teacher_model) add
     their points to the fit at models_weight. pitch_offset: the labeller's pitch offset that "3dmm_calibrated"
     adds (LABELLER_PITCH_OFFSET, measured for the labeller without a jaw offset)."""
     check_pose_labels(pose_labels)
@@ -225,7 +251,8 @@ def label_records(records: list[Record], mean_face: np.ndarray, max_fit_error: f
         meshes = teacher_meshes(kept, teacher, progress)
         model = shape_model or learn_shape_model(kept, meshes, mean_face, seed, jaw_depth, jaw_offset)
         own = None if models is None else model_points(models, rigid_faces(kept))
-        fit_shape_model(kept, meshes, model, progress, focal, own, models_weight, teacher_jaw_max_yaw(jaw_depth))
+        fit_shape_model(kept, meshes, model, progress, focal, own, models_weight, teacher_jaw_max_yaw(jaw_depth),
+                        jaw_offset)
         depth = ("given" if shape_model is not None
                  else f"teacher depth, jaw depth: {jaw_depth}, jaw offset: {jaw_offset}")
         report["method"] = (f"3D shape model ({len(model.std)} teacher modes, {depth}, ear lobes behind "
@@ -334,15 +361,19 @@ def pool_shape_model(records: list[Record], mean_face: np.ndarray, teacher: Teac
 
 def fit_shape_model(kept: list[tuple[Record, Label]], meshes: np.ndarray, model: "FaceModel3D",
                     progress: bool = False, focal: float = LABEL_FOCAL, own: np.ndarray | None = None,
-                    own_weight: float = MODELS_WEIGHT, jaw_max_yaw: float = np.inf) -> None:
+                    own_weight: float = MODELS_WEIGHT, jaw_max_yaw: float = np.inf,
+                    jaw_offset: str = "none") -> None:
     """Replace each rigid label by the shape model's fit; pitch and roll from the fit, yaw from the file.
     own: (N, 68, 2) points of our own models (model_points), joining the fit at own_weight; the teacher's
-    jaw joins it up to jaw_max_yaw degrees (teacher_jaw_max_yaw)."""
+    jaw joins it up to jaw_max_yaw degrees (teacher_jaw_max_yaw). jaw_offset: the per-face part of that offset
+    (jaw_offset_frontal_mm), on top of whatever the model carries."""
     for i in tqdm(range(len(kept)), desc="3D fit", unit="face", disable=not progress):
         rec, lab = kept[i]
         yaw = _yaw(rec, lab)
-        f = fit_with_teachers(model, rec, meshes[i], teacher_weight(yaw), focal, None if own is None else own[i],
-                              own_weight, mesh_jaw=abs(yaw) <= jaw_max_yaw)
+        extra = jaw_offset_frontal_mm(jaw_offset, yaw)
+        f = fit_with_teachers(model if extra is None else model.with_jaw_offset(extra), rec, meshes[i],
+                              teacher_weight(yaw), focal, None if own is None else own[i], own_weight,
+                              mesh_jaw=abs(yaw) <= jaw_max_yaw)
         visible = ~np.isnan(rec.extra["points21"]).any(1)
         size = np.sqrt(np.prod(np.ptp(f.points68, 0)))
         lab.points = f.points68

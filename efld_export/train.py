@@ -91,7 +91,7 @@ class TrainConfig:
     label_focal: float = LABEL_FOCAL
     #: Depth of the labeller's jaw (label.py's JAW_DEPTHS): "3dmm" or "teacher" (up to v0.8.1).
     label_jaw_depth: str = "3dmm"
-    #: The labeller's jaw offset (label.py's JAW_OFFSETS): "none" (up to v0.9.5), "y" or "xy".
+    #: The labeller's jaw offset (label.py's JAW_OFFSETS): "none" (up to v0.9.5), "y" (v0.9.6), "xy" or "xy_frontal".
     label_jaw_offset: str = "none"
     #: Degrees "3dmm_calibrated" adds to the 21-point faces' pitch labels: the labeller's pitch offset, measured
     #: on youtube train for the labeller in use (benchmarks/labeller_pitch.py): 2.83 (label.py's

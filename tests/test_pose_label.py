@@ -136,11 +136,51 @@ def test_jaw_offset_moves_the_mean_jaw_and_the_chin_not_the_ear_lobes_nor_the_mo
     assert np.allclose(np.delete(moved.aflw21, [12, 16, 20], 0), np.delete(plain.aflw21, [12, 16, 20], 0))
 
 
+def test_xy_frontal_moves_the_jaw_outwards_only_where_the_offset_was_measured():
+    """"xy_frontal": the downward part at every yaw (the model's), the outward part face by face, in full within
+    15 degrees of yaw, half at 22.5, none from 30 on, whatever the yaw's sign."""
+    from efld_export.label import JAW_OFFSET_X_RAMP_DEG, jaw_offset_frontal_mm, jaw_offset_mm
+
+    xy = jaw_offset_mm("xy")
+    assert JAW_OFFSET_X_RAMP_DEG == (15.0, 30.0)
+    assert np.array_equal(jaw_offset_mm("xy_frontal"), jaw_offset_mm("y"))
+    assert np.allclose(jaw_offset_frontal_mm("xy_frontal", 10.0), xy * [1.0, 0.0])
+    assert np.allclose(jaw_offset_frontal_mm("xy_frontal", -22.5), 0.5 * xy * [1.0, 0.0])
+    assert jaw_offset_frontal_mm("xy_frontal", 30.0) is None and jaw_offset_frontal_mm("xy_frontal", -70.0) is None
+    assert all(jaw_offset_frontal_mm(name, 0.0) is None for name in ("none", "y", "xy"))
+
+
+def test_xy_frontal_labels_frontal_faces_as_xy_and_turned_ones_as_y():
+    """The same faces and teacher labelled three ways: within 15 degrees "xy_frontal" gives "xy"'s labels, from 30
+    degrees on "y"'s, exactly; between, its jaw lies between theirs."""
+    from efld_export.label import label_records
+
+    records, _, teacher = _open_mouth_faces()
+    labels = {name: label_records(records, face_3d(), progress=False, teacher=teacher, focal=1.0,
+                                  jaw_depth="teacher", jaw_offset=name)[0] for name in ("y", "xy", "xy_frontal")}
+    assert len({len(v) for v in labels.values()}) == 1
+    checked = {"frontal": 0, "turned": 0, "between": 0}
+    for (rec, y), (_, xy), (_, mixed) in zip(labels["y"], labels["xy"], labels["xy_frontal"]):
+        yaw = abs(rec.extra["yaw_deg"])
+        if yaw <= 15:
+            assert np.allclose(mixed.points, xy.points) and not np.allclose(mixed.points, y.points)
+            checked["frontal"] += 1
+        elif yaw >= 30:
+            assert np.array_equal(mixed.points, y.points)
+            checked["turned"] += 1
+        else:
+            gap = np.linalg.norm(xy.points[:17] - y.points[:17], axis=1).mean()
+            assert np.linalg.norm(mixed.points[:17] - y.points[:17], axis=1).mean() < gap
+            assert np.linalg.norm(mixed.points[:17] - xy.points[:17], axis=1).mean() < gap
+            checked["between"] += 1
+    assert all(n > 0 for n in checked.values()), checked
+
+
 def test_label_records_refuses_an_unknown_jaw_offset():
     from efld_export.errors import EFLDError
     from efld_export.label import label_records
 
-    with pytest.raises(EFLDError, match=r"label_jaw_offset must be one of \('none', 'y', 'xy'\), got 'z'"):
+    with pytest.raises(EFLDError, match=r"label_jaw_offset must be one of \('none', 'y', 'xy', 'xy_frontal'\), got 'z'"):
         label_records([], face_3d(), jaw_offset="z")
 
 
