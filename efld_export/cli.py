@@ -159,8 +159,8 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
 @click.option("--jaw-offset", type=click.Choice(["none", "y", "xy", "xy_frontal"]), default="none",
               show_default=True,
               help="Move the shape model's mean jaw by the offset measured on youtube-faces-68 train "
-                   "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, xy_frontal down and, on "
-                   "faces within 15-30 degrees of yaw, outwards; none as up to v0.9.5. "
+                   "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, xy_frontal down and outwards "
+                   "within 15 degrees of yaw (fading out by 30); none as up to v0.9.5. "
                    "The shipped model (v0.9.6) trained on y; none stays the default so that earlier recipes "
                    "reproduce.")
 @click.option("--pitch-offset", type=float,
