@@ -9,6 +9,7 @@ import click
 
 from .errors import EFLDError
 from .files import write_text
+from .label import JAW_DEPTHS, JAW_OFFSETS, POSE_LABELS
 from .release import MODEL_NAME
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
@@ -147,17 +148,16 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
 @click.option("--focal", type=float,
               help="The fit's camera focal length in image widths: crops cut out of larger photos need more than 1. "
                    "[default: LABEL_FOCAL in efld_export/label.py]")
-@click.option("--pose-labels", type=click.Choice(["3dmm_calibrated", "3dmm", "mean_face"]), default="3dmm_calibrated",
+@click.option("--pose-labels", type=click.Choice(POSE_LABELS), default="3dmm_calibrated",
               show_default=True,
               help="3dmm: pitch and roll by PnP of the 3DMM's mean shape on the labelled 68 points, in "
                    "AFLW2000-3D's frame; 3dmm_calibrated: the same, the pitch corrected by the labeller's offset "
                    "(LABELLER_PITCH_OFFSET in efld_export/label.py); mean_face: the fit's own rotation, in the "
                    "generic mean face's frame.")
-@click.option("--jaw-depth", type=click.Choice(["3dmm", "teacher"]), default="3dmm", show_default=True,
+@click.option("--jaw-depth", type=click.Choice(JAW_DEPTHS), default="3dmm", show_default=True,
               help="Depth of the shape model's jaw: the 3DMM mean shape's (AFLW2000-3D's jawline convention) or "
                    "MediaPipe's (up to v0.8.1; too shallow, it puts turned faces' jawline too near the nose).")
-@click.option("--jaw-offset", type=click.Choice(["none", "y", "xy", "xy_frontal"]), default="none",
-              show_default=True,
+@click.option("--jaw-offset", type=click.Choice(JAW_OFFSETS), default="none", show_default=True,
               help="Move the shape model's mean jaw by the offset measured on youtube-faces-68 train "
                    "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, xy_frontal down and outwards "
                    "within 15 degrees of yaw (fading out by 30); none as up to v0.9.5. "

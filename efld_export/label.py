@@ -116,11 +116,11 @@ def jaw_offset_frontal_mm(name: str, yaw_deg: float) -> np.ndarray | None:
     """(17, 2) mm by which JAW_OFFSETS' name moves one face's mean jaw beyond jaw_offset_mm, by its |yaw|: the
     outward part of "xy_frontal" (JAW_OFFSET_X_RAMP_DEG); None where there is nothing to add."""
     check_jaw_offset(name)
+    if name != "xy_frontal":
+        return None
     start, gone = JAW_OFFSET_X_RAMP_DEG
     share = float(np.clip((gone - abs(yaw_deg)) / (gone - start), 0.0, 1.0))
-    if name != "xy_frontal" or share == 0.0:
-        return None
-    return share * _jaw_offset_file() * [1.0, 0.0]
+    return share * _jaw_offset_file() * [1.0, 0.0] if share > 0.0 else None
 
 
 @functools.cache
