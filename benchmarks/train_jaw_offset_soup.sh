@@ -1,23 +1,41 @@
 #!/usr/bin/env bash
-# Seeds of v0.9.6's distillation round averaged, with a fresh pose head (issue 3, experiments after v0.9.6; the
-# rules, set before the runs, are in benchmarks/distill_jaw_offset.yaml): each seed but 31 (v0.9.6's own run,
-# runs/distill_jaw_offset from benchmarks/train_v096.sh) trained or resumed as runs/distill_jaw_offset_sSEED,
-# `efld average` of them all, a head from scratch on the frozen average (benchmarks/pose_head_NAME.yaml), read
-# mirror-averaged, k from the pool labelled the same way, then `efld compare` against v0.9.6 (stage12/efld.pt). About 25 minutes a
-# seed and 17 for the rest on 2 cores.
+# Runs of v0.9.6's distillation round averaged, with a fresh pose head (issue 3, experiments after v0.9.6; the
+# rules, set before the runs, are in benchmarks/distill_jaw_offset.yaml and benchmarks/pose_head_NAME.yaml): each run
+# trained or resumed (the labels' config, distill_jaw_offset.yaml for y or distill_jaw_offset_xy_frontal.yaml, with
+# the seed; seed 31 writes the config's own out, others out_sSEED), `efld average` of them all with y's seed 31
+# (v0.9.6's own run, runs/distill_jaw_offset from benchmarks/train_v096.sh), a head from scratch on the frozen
+# average (benchmarks/pose_head_NAME.yaml), read mirror-averaged, k from the y pool, then `efld compare` against
+# AGAINST (v0.9.6, the default, or v0.9.7). About 25 minutes a run and 17 for the rest on 2 cores.
 #
-#   benchmarks/train_jaw_offset_soup.sh NAME SEED...      e.g. jaw_offset_soup 32; jaw_offset_soup3 32 33
-#   (writes runs/NAME.pt and benchmarks/results/{eval_distill,pose_profile_keep_pose_head,compare_v096}_NAME.json)
+#   [AGAINST=v0.9.7] benchmarks/train_jaw_offset_soup.sh NAME RUN...
+#   RUN: SEED (y labels) or LABELS:SEED (LABELS y or xy_frontal). e.g. jaw_offset_soup 32; jaw_offset_soup3 32 33;
+#   jaw_offset_soup8 32 33 34 xy_frontal:31 xy_frontal:32 xy_frontal:33 xy_frontal:34 (with AGAINST=v0.9.7)
+#   (writes runs/NAME.pt and benchmarks/results/{eval_distill,pose_profile_keep_pose_head}_NAME.json and
+#   compare_v096_NAME.json or compare_v097_NAME.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 NAME=$1; shift
 DATA=${EFLD_DATA:-../shared/data}
+case ${AGAINST:-v0.9.6} in
+    v0.9.6) BASE=models/efld-mnv3s-0.5/stage12/efld.pt ;;
+    v0.9.7) BASE=models/efld-mnv3s-0.5/efld.pt ;;  # stage13/efld.pt once a later release ships
+    *) echo "AGAINST must be v0.9.6 or v0.9.7, got $AGAINST" >&2; exit 2 ;;
+esac
+TAG=$(echo "${AGAINST:-v0.9.6}" | tr -d '.')
 RUNS=(runs/distill_jaw_offset/last.pt)
-for SEED in "$@"; do
-    RUN=runs/distill_jaw_offset_s$SEED
+for RUN_SPEC in "$@"; do
+    LABELS=y; SEED=$RUN_SPEC
+    [[ $RUN_SPEC == *:* ]] && { LABELS=${RUN_SPEC%%:*}; SEED=${RUN_SPEC#*:}; }
+    case $LABELS in
+        y) CONFIG=benchmarks/distill_jaw_offset.yaml RUN=runs/distill_jaw_offset ;;
+        xy_frontal) CONFIG=benchmarks/distill_jaw_offset_xy_frontal.yaml RUN=runs/distill_jaw_offset_xy_frontal ;;
+        *) echo "labels must be y or xy_frontal, got $LABELS" >&2; exit 2 ;;
+    esac
+    [ "$SEED" = 31 ] || RUN=${RUN}_s$SEED
+    [ "$RUN" = runs/distill_jaw_offset ] && continue  # always in
     RESUME=(); [ -f "$RUN/last.pt" ] && RESUME=(--resume "$RUN/last.pt")  # an ended run's resume trains nothing
-    efld train benchmarks/distill_jaw_offset.yaml --threads 2 --no-progress --seed "$SEED" --out "$RUN" "${RESUME[@]}"
+    efld train "$CONFIG" --threads 2 --no-progress --seed "$SEED" --out "$RUN" "${RESUME[@]}"
     RUNS+=("$RUN/last.pt")
 done
 efld average "runs/distill_$NAME.pt" "${RUNS[@]}"
@@ -27,5 +45,4 @@ efld train "benchmarks/pose_head_$NAME.yaml" --threads 2 --no-progress
 efld finish "runs/pose_head_$NAME/last.pt" "runs/pose_head_${NAME}_mirror.pt" --pose-mirror
 JAW_OFFSET=y benchmarks/finish_calibrated.sh "runs/pose_head_${NAME}_mirror.pt" \
     "benchmarks/results/pose_profile_keep_pose_head_$NAME.json" "runs/$NAME.pt"
-efld compare models/efld-mnv3s-0.5/stage12/efld.pt "runs/$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 \
-    --json "benchmarks/results/compare_v096_$NAME.json"
+efld compare "$BASE" "runs/$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 --json "benchmarks/results/compare_${TAG}_$NAME.json"
