@@ -3,10 +3,13 @@
 Labelling the AFLW pool (teacher meshes, a shape model, one fit per face) takes 4-8 minutes and gives the
 same labels for the same faces, settings, labelling models and code, so a rerun, a resume or a run that
 changes only training settings reads them back. The key covers every input: the faces' pixels and human
-points, the settings, the labelling models' files, the teacher's version and this package's source (any
-change to the code labels afresh)."""
+points, the settings, the labelling models' files, the teacher's version and the source of the labeller's
+modules (label.py, label_cache.py, distill.py for the labelling models, and every package module they import,
+found statically), so an edit to the training loop, the loss or the command line does not label afresh."""
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +26,8 @@ from .label import Label
 
 Labelled = tuple[list[tuple[Record, Label]], dict]
 _PACKAGE = Path(__file__).parent
+#: The modules whose code makes the labels: the labeller, this cache's layout, the labelling models' loader.
+_LABELLER_ROOTS = ("label", "label_cache", "distill")
 
 
 def cache_dir() -> Path:
@@ -36,6 +41,49 @@ def _update_file(h: "hashlib._Hash", path: Path) -> None:
             h.update(block)
 
 
+def _module_file(name: str) -> Path | None:
+    path = _PACKAGE.joinpath(*name.split(".")) if name else _PACKAGE
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_imports(name: str) -> set[str]:
+    """The package modules `name` imports (relative or absolute, at any depth in the file), and its parents."""
+    path = _module_file(name)
+    parts = name.split(".") if name else []
+    here = parts if path.name == "__init__.py" else parts[:-1]
+    found = {".".join(parts[:i]) for i in range(len(parts))}  # importing a.b runs a's __init__ first
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[:len(here) - node.level + 1] + ([node.module] if node.module else [])
+            elif (node.module or "").split(".")[0] == _PACKAGE.name:
+                base = node.module.split(".")[1:]
+            else:
+                continue
+            found.add(".".join(base))
+            found.update(".".join(base + [a.name]) for a in node.names)  # `from . import x`: a module, maybe
+        elif isinstance(node, ast.Import):
+            found.update(".".join(a.name.split(".")[1:]) for a in node.names
+                         if a.name.split(".")[0] == _PACKAGE.name)
+    return {m for m in found if _module_file(m) is not None}
+
+
+@functools.cache
+def labeller_sources() -> tuple[Path, ...]:
+    """The files of _LABELLER_ROOTS and of every package module they reach by import, sorted."""
+    seen: set[str] = set()
+    todo = list(_LABELLER_ROOTS)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_package_imports(name) - seen)
+    return tuple(sorted(_module_file(m) for m in seen))
+
+
 def labels_key(records: list[Record], settings: dict[str, Any], model_files: list[Path]) -> str:
     """A digest of everything the labels depend on; settings must be JSON-serialisable."""
     h = hashlib.blake2b(digest_size=16)
@@ -46,7 +94,7 @@ def labels_key(records: list[Record], settings: dict[str, Any], model_files: lis
         except metadata.PackageNotFoundError:
             versions[dist] = None
     h.update(json.dumps({"settings": settings, "versions": versions}, sort_keys=True, default=str).encode())
-    for src in sorted(_PACKAGE.rglob("*.py")):
+    for src in labeller_sources():
         h.update(str(src.relative_to(_PACKAGE)).encode())
         _update_file(h, src)
     for path in model_files:

@@ -1,4 +1,5 @@
-"""The label cache (label_cache.py): two runs labelling the same faces at once label them once."""
+"""The label cache (label_cache.py): two runs labelling the same faces at once label them once; the key follows the
+labeller's code, not the training loop's."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,8 @@ import numpy as np
 
 from efld_export.data.record import Record
 from efld_export.label import Label
-from efld_export.label_cache import cached_labels
+from efld_export import label_cache
+from efld_export.label_cache import cached_labels, labeller_sources, labels_key
 
 
 def _records(n: int) -> list[Record]:
@@ -49,3 +51,23 @@ def test_concurrent_runs_label_once_and_agree(tmp_path: Path) -> None:
     # a setting changed labels afresh
     cached_labels(records, {"setting": 2}, [], compute, tmp_path / "labels")
     assert len(calls) == 2
+
+
+def test_the_key_covers_the_labellers_modules_and_what_they_import_only() -> None:
+    names = {str(p.relative_to(Path(label_cache.__file__).parent)) for p in labeller_sources()}
+    # the labeller, what it imports (pose fits, the 21-to-68 map), the labelling models' loader and network
+    assert {"__init__.py", "label.py", "label_cache.py", "pose.py", "landmarks.py", "distill.py", "runtime.py",
+            "models/mobilenetv3.py", "data/record.py"} <= names
+    assert not names & {"cli.py", "train.py", "loss.py", "augment.py"}  # editing these keeps the labels
+
+
+def test_an_edit_to_a_labeller_module_changes_the_key(tmp_path: Path, monkeypatch) -> None:
+    source = tmp_path / "label.py"
+    source.write_text("A = 1\n")
+    monkeypatch.setattr(label_cache, "labeller_sources", lambda: (source,))
+    monkeypatch.setattr(label_cache, "_PACKAGE", tmp_path)
+    records = _records(2)
+    before = labels_key(records, {"setting": 1}, [])
+    assert labels_key(records, {"setting": 1}, []) == before
+    source.write_text("A = 2\n")
+    assert labels_key(records, {"setting": 1}, []) != before
