@@ -3,7 +3,8 @@
 # command. The shipped efld.pt moves to stage<STAGE>/efld.pt (configs that trained from it must then name that
 # path), CANDIDATE is finished into efld.pt with the profile pose calibration's KEEP, exported through the int8
 # gate, released as models/efld-mnv3s-0.5-v<VERSION>/ with the model card, the previous release folder removed
-# (its files stay in the git history), and the figures re-recorded: record_model.sh, record.sh and the
+# (its files stay in the git history), the release folder named in the model card and the ARM harness's README,
+# and the figures re-recorded: record_model.sh, record.sh and the
 # youtube-faces-68 test split. The CPU must be otherwise idle (record.sh times the models). What it does not
 # do: write the release's figures into README.md, benchmarks/README.md and the model card, which cite them.
 #
@@ -27,6 +28,7 @@ git mv "$SHIP" "$KEPT"
 efld finish "$CAND" "$SHIP" --pose-profile-keep "$KEEP"
 EXPORT=$(mktemp -d)
 efld-export --int8 --out "$EXPORT/export"
+sed -i "s#\.\./$NAME-v[0-9.]*[0-9]/#../$NAME-v$VERSION/#g" "models/$NAME/MODEL_CARD.md"  # its pointer to the release
 efld release "$EXPORT/export" --version "$VERSION" --card "models/$NAME/MODEL_CARD.md"
 rm -rf "$EXPORT"
 git rm -r -q "$PREV"
