@@ -4,7 +4,7 @@
 # trained or resumed (the labels' config, distill_jaw_offset.yaml for y or distill_jaw_offset_xy_frontal.yaml, with
 # the seed; seed 31 writes the config's own out, others out_sSEED), `efld average` of them all with y's seed 31
 # (v0.9.6's own run, runs/distill_jaw_offset from benchmarks/train_v096.sh), a head from scratch on the frozen
-# average (benchmarks/pose_head_NAME.yaml), read mirror-averaged, k from the y pool, then `efld compare` against
+# average (benchmarks/pose_head_NAME.yaml; a run whose training loss diverged stays out), read mirror-averaged, k from the y pool, then `efld compare` against
 # AGAINST (v0.9.6, the default, or v0.9.7). About 25 minutes a run and 17 for the rest on 2 cores.
 #
 #   [AGAINST=v0.9.7] benchmarks/train_jaw_offset_soup.sh NAME RUN...
@@ -36,7 +36,13 @@ for RUN_SPEC in "$@"; do
     [ "$RUN" = runs/distill_jaw_offset ] && continue  # always in
     RESUME=(); [ -f "$RUN/last.pt" ] && RESUME=(--resume "$RUN/last.pt")  # an ended run's resume trains nothing
     efld train "$CONFIG" --threads 2 --no-progress --seed "$SEED" --out "$RUN" "${RESUME[@]}"
-    RUNS+=("$RUN/last.pt")
+    # a run that diverged (some epoch's training loss over its first epoch's by more than 10 %) stays out
+    if python3 - "$RUN/metrics.jsonl" <<'PY'
+import json, sys
+loss = [r["loss"] for r in map(json.loads, open(sys.argv[1])) if "epoch" in r and "loss" in r]
+sys.exit(1 if max(loss) > 1.10 * loss[0] else 0)
+PY
+    then RUNS+=("$RUN/last.pt"); else echo "$RUN diverged (training loss): left out of the average" >&2; fi
 done
 efld average "runs/distill_$NAME.pt" "${RUNS[@]}"
 efld eval "runs/distill_$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 --json "benchmarks/results/eval_distill_$NAME.json"
