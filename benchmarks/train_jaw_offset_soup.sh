@@ -4,8 +4,8 @@
 # trained or resumed (the labels' config, distill_jaw_offset.yaml for y or distill_jaw_offset_xy_frontal.yaml, with
 # the seed; seed 31 writes the config's own out, others out_sSEED), `efld average` of them all with y's seed 31
 # (v0.9.6's own run, runs/distill_jaw_offset from benchmarks/train_v096.sh), a head from scratch on the frozen
-# average (benchmarks/pose_head_NAME.yaml; a run whose training loss diverged stays out), read mirror-averaged, k from the y pool, then `efld compare` against
-# AGAINST (v0.9.6, the default, or v0.9.7). About 25 minutes a run and 17 for the rest on 2 cores.
+# average (benchmarks/pose_head_NAME.yaml; a run whose training loss diverged stays out), read mirror-averaged, k
+# from the y pool, then `efld compare` against AGAINST (v0.9.6, the default, or v0.9.7). About 25 minutes a run and 17 for the rest on 2 cores.
 #
 #   [AGAINST=v0.9.7] benchmarks/train_jaw_offset_soup.sh NAME RUN...
 #   RUN: SEED (y labels) or LABELS:SEED (LABELS y or xy_frontal). e.g. jaw_offset_soup 32; jaw_offset_soup3 32 33;
