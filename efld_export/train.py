@@ -68,6 +68,11 @@ class TrainConfig:
     #: Ultralytics' ModelEMA): when set, the average is validated, kept and exported, and the raw
     #: weights' validation is logged beside it as `val_raw`. None: the raw weights (up to v0.4.0).
     ema_decay: float | None = None
+    #: Largest global L2 norm of the gradient before a step (torch.nn.utils.clip_grad_norm_), against a batch that
+    #: throws the weights off (one of eight runs of v0.9.6's round jumped in its third epoch: benchmarks/README.md,
+    #: "After v0.9.7"). None: unclipped (every shipped recipe). Each epoch's record logs the norms either way
+    #: (grad_norm_mean, grad_norm_max), so a jump shows which epoch and how far.
+    grad_clip: float | None = None
     loss: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)
     label_max_fit_error: float = 0.08
@@ -468,6 +473,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
     if cfg.shift_consistency and (cfg.shift_consistency < 0 or cfg.shift_consistency_px < 1 or world > 1):
         raise EFLDError("shift_consistency needs a weight >= 0, shift_consistency_px >= 1 and one process; got "
                         f"{cfg.shift_consistency}, {cfg.shift_consistency_px}, {world} processes")
+    if cfg.grad_clip is not None and not cfg.grad_clip > 0:
+        raise EFLDError(f"grad_clip must be a norm > 0 or unset, got {cfg.grad_clip}")
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -509,6 +516,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
         for m in frozen:
             m.eval()
         t0, seen, sums = time.perf_counter(), 0, {"loss": 0.0, "landmark": 0.0, "pose": 0.0}
+        grad_norms: list[float] = []
         if cfg.shift_consistency:
             sums["consistency"] = 0.0
             shift_rng = np.random.default_rng((cfg.seed, epoch, 7))
@@ -534,6 +542,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
                 sums["consistency"] += float(consistency.detach()) * len(img)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            grad_norms.append(float(torch.nn.utils.clip_grad_norm_(
+                [p for p in model.parameters() if p.requires_grad], cfg.grad_clip or math.inf)))
             opt.step()
             if ema is not None:
                 ema.update_parameters(model)
@@ -548,7 +558,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
         elapsed = time.perf_counter() - t0
         record: dict[str, Any] = {"epoch": epoch + 1, "step": step, "lr": lr, "seconds": round(elapsed, 1),
                                   "train_img_per_s": round(seen * world / elapsed, 1),
-                                  **{k: v / max(seen, 1) for k, v in sums.items()}}
+                                  **{k: v / max(seen, 1) for k, v in sums.items()},
+                                  "grad_norm_mean": float(np.mean(grad_norms)) if grad_norms else None,
+                                  "grad_norm_max": max(grad_norms, default=None)}
         if is_main:
             raw = getattr(model, "module", model)
             net = raw if ema is None else ema.module

@@ -351,6 +351,25 @@ def test_init_loads_the_matching_tensors_and_reinitialises_a_changed_pose_head(d
     assert torch.allclose(old[w], new[w], atol=1e-6)
 
 
+def test_grad_clip_bounds_the_step_and_every_epoch_logs_the_gradient_norm(data_root, trained, tmp_path):
+    """grad_clip caps the gradient's global norm before the step (a vanishing cap: the weights hardly move, where
+    an unclipped step moves them by about lr); the epoch's record keeps the norms from before the clip."""
+    def one_step(out, **kw):
+        best = train(_cfg(data_root, out, epochs=1, val=None, max_steps=1, init=str(trained), **kw), progress=False)
+        line = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+        moved = (load_checkpoint(best)["model"]["landmarks.weight"] - start).abs().max().item()
+        return moved, line
+
+    start = load_checkpoint(trained)["model"]["landmarks.weight"]
+    free, line = one_step(tmp_path / "free")
+    clipped, clipped_line = one_step(tmp_path / "clipped", grad_clip=1e-12)
+    assert free > 1e-5 and clipped < free / 100
+    assert line["grad_norm_max"] == pytest.approx(line["grad_norm_mean"]) and line["grad_norm_max"] > 0
+    assert clipped_line["grad_norm_max"] == pytest.approx(line["grad_norm_max"], rel=1e-4)  # the norm before the clip
+    with pytest.raises(EFLDError, match="grad_clip must be a norm > 0"):
+        train(_cfg(data_root, tmp_path / "zero", epochs=1, val=None, grad_clip=0.0), progress=False)
+
+
 def test_human_points_replace_the_fit_at_their_visible_single_counterparts():
     from efld_export.label import SINGLE_COUNTERPARTS, with_human_points
     from efld_export.landmarks import AFLW21_TO_68
