@@ -402,6 +402,14 @@ def lr_at(step: int, total: int, warmup: int, base: float, restarts: tuple[int, 
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
+def grad_norm_stats(norms: list[torch.Tensor]) -> dict[str, float | None]:
+    """An epoch's gradient norms before the steps, gathered as tensors so that a GPU run syncs once an epoch."""
+    if not norms:
+        return {"grad_norm_mean": None, "grad_norm_max": None}
+    stacked = torch.stack(norms).float()
+    return {"grad_norm_mean": float(stacked.mean()), "grad_norm_max": float(stacked.max())}
+
+
 def freeze_except(model: nn.Module, trainable: list[str]) -> list[nn.Module]:
     """Stop the gradients of every top-level module not named in `trainable`; returns those modules,
     which the training loop keeps in eval mode."""
@@ -542,8 +550,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
                 sums["consistency"] += float(consistency.detach()) * len(img)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norms.append(float(torch.nn.utils.clip_grad_norm_(
-                [p for p in model.parameters() if p.requires_grad], cfg.grad_clip or math.inf)))
+            grads = [p for p in model.parameters() if p.grad is not None]
+            grad_norms.append((torch.nn.utils.clip_grad_norm_(grads, cfg.grad_clip) if cfg.grad_clip
+                               else torch.nn.utils.get_total_norm([p.grad for p in grads])).detach())
             opt.step()
             if ema is not None:
                 ema.update_parameters(model)
@@ -559,8 +568,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
         record: dict[str, Any] = {"epoch": epoch + 1, "step": step, "lr": lr, "seconds": round(elapsed, 1),
                                   "train_img_per_s": round(seen * world / elapsed, 1),
                                   **{k: v / max(seen, 1) for k, v in sums.items()},
-                                  "grad_norm_mean": float(np.mean(grad_norms)) if grad_norms else None,
-                                  "grad_norm_max": max(grad_norms, default=None)}
+                                  **grad_norm_stats(grad_norms)}
         if is_main:
             raw = getattr(model, "module", model)
             net = raw if ema is None else ema.module
