@@ -71,8 +71,8 @@ class TrainConfig:
     #: Largest global L2 norm of the gradient before a step (torch.nn.utils.clip_grad_norm_), against a batch that
     #: throws the weights off (one of eight runs of v0.9.6's round jumped in its third epoch: benchmarks/README.md,
     #: "After v0.9.7"; capped at 1000, it jumped less far but still jumped). None: unclipped (every shipped recipe).
-    #: Each epoch's record logs the norms either way
-    #: (grad_norm_mean, grad_norm_max), so a jump shows which epoch and how far.
+    #: Each epoch's record logs the norms either way (grad_norm_mean, grad_norm_max), so a jump shows which epoch
+    #: and how far.
     grad_clip: float | None = None
     loss: dict[str, Any] = field(default_factory=dict)
     augment: dict[str, Any] = field(default_factory=dict)
