@@ -161,8 +161,8 @@ def compare_cmd(model_a: Path, model_b: Path, data_dir: Path, json_out: Path | N
               help="Move the shape model's mean jaw by the offset measured on youtube-faces-68 train "
                    "(JAW_OFFSETS in efld_export/label.py): y down, xy down and outwards, xy_frontal down and outwards "
                    "within 15 degrees of yaw (fading out by 30); none as up to v0.9.5. "
-                   "The shipped model (v0.9.6) trained on y; none stays the default so that earlier recipes "
-                   "reproduce.")
+                   "The shipped model's labels use y (v0.9.7 also averages runs trained on xy_frontal); none "
+                   "stays the default so that earlier recipes reproduce.")
 @click.option("--pitch-offset", type=float,
               help="Degrees 3dmm_calibrated adds to the pitch labels, the labeller's own offset measured on youtube "
                    "train (benchmarks/labeller_pitch.py: 2.32 with --jaw-offset y; v0.9.6's labels kept the default, "

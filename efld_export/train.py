@@ -484,7 +484,8 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
                         f"{cfg.shift_consistency}, {cfg.shift_consistency_px}, {world} processes")
     if cfg.grad_clip is not None and not cfg.grad_clip > 0:
         raise EFLDError(f"grad_clip must be a norm > 0 or unset, got {cfg.grad_clip}")
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
            if cfg.ema_decay else None)
@@ -551,9 +552,9 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
                 sums["consistency"] += float(consistency.detach()) * len(img)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grads = [p for p in model.parameters() if p.grad is not None]
-            grad_norms.append((torch.nn.utils.clip_grad_norm_(grads, cfg.grad_clip) if cfg.grad_clip
-                               else torch.nn.utils.get_total_norm([p.grad for p in grads])).detach())
+            grad_norms.append((torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip) if cfg.grad_clip
+                               else torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
+                              .detach())
             opt.step()
             if ema is not None:
                 ema.update_parameters(model)
