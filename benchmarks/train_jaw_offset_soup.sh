@@ -4,8 +4,9 @@
 # trained or resumed (the labels' config, distill_jaw_offset.yaml for y or distill_jaw_offset_xy_frontal.yaml, with
 # the seed; seed 31 writes the config's own out, others out_sSEED), `efld average` of them all with y's seed 31
 # (v0.9.6's own run, runs/distill_jaw_offset from benchmarks/train_v096.sh), a head from scratch on the frozen
-# average (benchmarks/pose_head_NAME.yaml; a run whose training loss diverged stays out), read mirror-averaged, k
-# from the y pool, then `efld compare` against AGAINST (v0.9.6, the default, or v0.9.7). About 25 minutes a run and 17 for the rest on 2 cores.
+# average (a run whose training loss diverged stays out), read mirror-averaged, k from the y pool, then `efld compare`
+# against AGAINST (v0.9.6, the default, or v0.9.7): benchmarks/fresh_head.sh with benchmarks/pose_head_NAME.yaml.
+# About 25 minutes a run and 17 for the rest on 2 cores.
 #
 #   [AGAINST=v0.9.7] benchmarks/train_jaw_offset_soup.sh NAME RUN...
 #   RUN: SEED (y labels) or LABELS:SEED (LABELS y or xy_frontal). e.g. jaw_offset_soup 32; jaw_offset_soup3 32 33;
@@ -14,15 +15,9 @@
 #   compare_v096_NAME.json or compare_v097_NAME.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 NAME=$1; shift
-DATA=${EFLD_DATA:-../shared/data}
-case ${AGAINST:-v0.9.6} in
-    v0.9.6) BASE=models/efld-mnv3s-0.5/stage12/efld.pt ;;
-    v0.9.7) BASE=models/efld-mnv3s-0.5/efld.pt ;;  # stage13/efld.pt once a later release ships
-    *) echo "AGAINST must be v0.9.6 or v0.9.7, got $AGAINST" >&2; exit 2 ;;
-esac
-TAG=$(echo "${AGAINST:-v0.9.6}" | tr -d '.')
+case ${AGAINST:-v0.9.6} in v0.9.6 | v0.9.7) ;; *) echo "AGAINST must be v0.9.6 or v0.9.7, got $AGAINST" >&2; exit 2 ;; esac
 RUNS=(runs/distill_jaw_offset/last.pt)
 for RUN_SPEC in "$@"; do
     LABELS=y; SEED=$RUN_SPEC
@@ -45,10 +40,4 @@ PY
     then RUNS+=("$RUN/last.pt"); else echo "$RUN diverged (training loss): left out of the average" >&2; fi
 done
 efld average "runs/distill_$NAME.pt" "${RUNS[@]}"
-efld eval "runs/distill_$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 --json "benchmarks/results/eval_distill_$NAME.json"
-python benchmarks/pose_head_init.py --fresh "runs/distill_$NAME.pt" "runs/${NAME}_no_head.pt"
-efld train "benchmarks/pose_head_$NAME.yaml" --threads 2 --no-progress
-efld finish "runs/pose_head_$NAME/last.pt" "runs/pose_head_${NAME}_mirror.pt" --pose-mirror
-JAW_OFFSET=y benchmarks/finish_calibrated.sh "runs/pose_head_${NAME}_mirror.pt" \
-    "benchmarks/results/pose_profile_keep_pose_head_$NAME.json" "runs/$NAME.pt"
-efld compare "$BASE" "runs/$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 --json "benchmarks/results/compare_${TAG}_$NAME.json"
+benchmarks/fresh_head.sh "$NAME" "runs/distill_$NAME.pt"
