@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from efld_export.checkpoint import load_model
-from efld_export.crop import INPUT_SIZE, box_from_points, crop_matrix, square_from_box, transform_points
+from efld_export.crop import (INPUT_SIZE, box_from_points, crop_matrix, invert_matrix, square_from_box,
+                              transform_points)
 from efld_export.data import data_root, load_records
 from efld_export.data.record import Record
 from efld_export.evaluate import predict_records
@@ -44,11 +45,7 @@ def to_crop(records: list[Record], points: np.ndarray) -> tuple[np.ndarray, list
 
 def from_crop(points: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
     """Crop units back to image pixels (to_crop's inverse)."""
-    out = []
-    for p, m in zip(points, mats):
-        inv = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
-        out.append(p * (INPUT_SIZE - 1) @ inv[:, :2].T + inv[:, 2])
-    return np.array(out)
+    return np.array([transform_points(p * (INPUT_SIZE - 1), invert_matrix(m)) for p, m in zip(points, mats)])
 
 
 def main() -> None:
