@@ -24,4 +24,5 @@ efld train "benchmarks/pose_head_$NAME.yaml" --threads 2 --no-progress
 efld finish "runs/pose_head_$NAME/last.pt" "runs/pose_head_${NAME}_mirror.pt" --pose-mirror
 JAW_OFFSET=y benchmarks/finish_calibrated.sh "runs/pose_head_${NAME}_mirror.pt" \
     "benchmarks/results/pose_profile_keep_pose_head_$NAME.json" "runs/$NAME.pt"
-efld compare "$BASE" "runs/$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 --json "benchmarks/results/compare_${TAG}_$NAME.json"
+efld compare "$BASE" "runs/$NAME.pt" "$DATA/aflw2000-3d-val" --threads 2 \
+    --json "benchmarks/results/compare_${TAG}_$NAME.json"
