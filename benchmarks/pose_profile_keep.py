@@ -42,13 +42,23 @@ from efld_export.models.efld import PROFILE_RAMP_DEG
 from efld_export.runtime import LandmarkModel, TorchBackend
 
 
+def crop_matrices(records: list[Record]) -> list[np.ndarray]:
+    """Each record's crop as `efld eval` cuts it (the box from its landmarks)."""
+    return [crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE) for r in records]
+
+
+def in_crop(points: np.ndarray, crops: list[np.ndarray]) -> np.ndarray:
+    """Points (image pixels, one set per crop) in crop units, the head's input frame."""
+    return np.array([transform_points(p, m) / (INPUT_SIZE - 1) for p, m in zip(points, crops)])
+
+
 def head_reader(net: torch.nn.Module, records: list[Record]) -> Callable[[np.ndarray], np.ndarray]:
     """A function from points (image pixels, one set per record) to the pose head's read of them (degrees), each
     set cropped as `efld eval` crops its record; the crops are computed once for every set of points read."""
-    crops = [crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE) for r in records]
+    crops = crop_matrices(records)
 
     def read(points: np.ndarray) -> np.ndarray:
-        x = np.array([transform_points(p, m).reshape(-1) / (INPUT_SIZE - 1) for p, m in zip(points, crops)])
+        x = in_crop(points, crops).reshape(len(crops), -1)
         with torch.no_grad():
             return np.degrees(net.read_pose(torch.tensor(x, dtype=torch.float32)).numpy())
     return read

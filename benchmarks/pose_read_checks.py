@@ -23,15 +23,14 @@ import numpy as np
 import torch
 
 from efld_export.checkpoint import load_model
-from efld_export.crop import (INPUT_SIZE, box_from_points, crop_matrix, invert_matrix, square_from_box,
-                              transform_points)
+from efld_export.crop import INPUT_SIZE, invert_matrix, transform_points
 from efld_export.data import data_root, load_records
 from efld_export.data.record import Record
 from efld_export.evaluate import predict_records
 from efld_export.files import write_text
 from efld_export.metrics import nme_bbox, pose_mae, yaw_binned
 from efld_export.runtime import LandmarkModel, TorchBackend
-from pose_profile_keep import head_reader
+from pose_profile_keep import crop_matrices, head_reader, in_crop
 
 BINS = ((0, 30), (30, 60), (60, 90))
 POOL_FACES = 3000  # pool faces sampled for the principal shapes' fit and the mirror offset
@@ -39,8 +38,8 @@ POOL_FACES = 3000  # pool faces sampled for the principal shapes' fit and the mi
 
 def to_crop(records: list[Record], points: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Points in each record's `efld eval` crop, in crop units, and the crops' matrices."""
-    mats = [crop_matrix(*square_from_box(box_from_points(r.points)), INPUT_SIZE) for r in records]
-    return np.array([transform_points(p, m) / (INPUT_SIZE - 1) for p, m in zip(points, mats)]), mats
+    mats = crop_matrices(records)
+    return in_crop(points, mats), mats
 
 
 def from_crop(points: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
