@@ -485,8 +485,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
     if cfg.grad_clip is not None and not cfg.grad_clip > 0:
         raise EFLDError(f"grad_clip must be a norm > 0 or unset, got {cfg.grad_clip}")
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr,
-                            weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
            if cfg.ema_decay else None)
     start_epoch, step, best = 0, 0, math.inf
@@ -526,7 +525,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, progress: bool = True,
         for m in frozen:
             m.eval()
         t0, seen, sums = time.perf_counter(), 0, {"loss": 0.0, "landmark": 0.0, "pose": 0.0}
-        grad_norms: list[float] = []
+        grad_norms: list[torch.Tensor] = []
         if cfg.shift_consistency:
             sums["consistency"] = 0.0
             shift_rng = np.random.default_rng((cfg.seed, epoch, 7))
