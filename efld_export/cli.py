@@ -353,6 +353,37 @@ def finish_cmd(checkpoint: Path, out: Path, pose_profile_keep: float | None, pos
     click.echo(str(out))
 
 
+@cli.command("jaw-prior")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("labels", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keep", type=click.FloatRange(0.0, 1.0), required=True,
+              help="The network's own share of the jaw (1: the prior off); benchmarks/jaw_prior_keep.py measures it.")
+@click.option("--skip-bad", is_flag=True, help="Leave out unreadable records of LABELS instead of stopping.")
+def jaw_prior_cmd(checkpoint: Path, labels: Path, out: Path, keep: float, skip_bad: bool) -> None:
+    """Fold a jaw from the inner points into CHECKPOINT's landmark layer (efld_export/jaw_prior.py) and write OUT:
+    the least-squares map from the network's inner points to the jaw of LABELS (a labelled training pool, as `efld
+    label` writes it), blended with the network's own jaw at --keep. Same graph, size and speed. Refit the pose head
+    and measure its calibration on OUT after it, since the points it reads have moved."""
+    import numpy as np
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .data import load_records
+    from .jaw_prior import jaw_prior_state
+
+    if out.exists() and out.resolve() == checkpoint.resolve():
+        raise EFLDError(f"{out}: the output would overwrite the checkpoint it is made from")
+    state = load_checkpoint(checkpoint)
+    if state.get("jaw_prior"):  # before the pool is read
+        raise EFLDError(f"{checkpoint}: it already has a jaw prior folded in; fit it on the network without one")
+    records = [r for r in load_records(labels, skip_bad=skip_bad) if np.isfinite(r.points).all()]
+    try:
+        save_checkpoint(out, jaw_prior_state(state, records, keep, labels))
+    except ValueError as e:
+        raise EFLDError(f"{checkpoint}: {e}") from None
+    click.echo(str(out))
+
+
 @cli.command("release")
 @click.argument("export_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=MODEL_NAME, show_default=True, help="Model name (the release folder's prefix).")
