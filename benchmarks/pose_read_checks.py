@@ -1,6 +1,8 @@
 """Is the pose head's read of its own points the gap, or the points? (issue 3, a diagnosis on aflw2000-3d-val; no
 figure here chooses anything.) The head reads 3.75 from val's true points and 4.57 from its own (v0.9.7). Each check
-changes the head's output or its input in one way that needs no new training and reports val's pose MAE after it:
+changes the head's output or its input in one way that needs no new training and reports val's pose MAE after it
+(`pose_mae_interval` first: the pose MAE's own 95 % interval from resampling val's faces within each |yaw| bin, how
+far another draw of such faces, the held-out half for one, could read the same model):
 
 - `scale`: one angle's output scaled by a factor, within one predicted |yaw| bin (is the head too bold or too timid?);
 - `offset`: a constant added to one angle (a bias?);
@@ -8,10 +10,13 @@ changes the head's output or its input in one way that needs no new training and
   the face sits?);
 - `shape_space`: the predicted points projected on the training pool's labels' first K principal shapes (crop frame);
 - `mirror_offset`: the network's left-right asymmetry, the flip test's mean correction of the points over pool faces
-  (crop units), added to val's single-pass points (is the yaw bias the network's handedness?).
+  (crop units), added to val's single-pass points (is the yaw bias the network's handedness?);
+- `head_average` (with --other-heads): other pose heads trained on the same frozen network (other seeds), each with
+  its own profile calibration k, their reads averaged with this model's (do the heads' errors average out?).
 
     python benchmarks/pose_read_checks.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels_jaw_offset_y \\
-        --out benchmarks/results/pose_read_checks_v0.9.7.json
+        --out benchmarks/results/pose_read_checks_v0.9.7.json \\
+        --other-heads runs/pose_head_jaw_offset_soup4_s16_mirror.pt=0.82 runs/pose_head_jaw_offset_soup4_s17_mirror.pt=0.81
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from efld_export.data import data_root, load_records
 from efld_export.data.record import Record
 from efld_export.evaluate import predict_records
 from efld_export.files import write_text
-from efld_export.metrics import nme_bbox, pose_mae, yaw_binned
+from efld_export.metrics import nme_bbox, paired_bootstrap, pose_errors, pose_mae, yaw_binned
 from efld_export.runtime import LandmarkModel, TorchBackend
 from pose_profile_keep import crop_matrices, head_reader, in_crop
 
@@ -52,6 +57,8 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--labels", type=Path, required=True, help="The pool labelled by `efld label`.")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--other-heads", nargs="*", default=[], metavar="CKPT=K",
+                    help="Checkpoints of the same network with other pose heads, each with its profile calibration k.")
     args = ap.parse_args()
     net = load_model(args.model)
     model = LandmarkModel(TorchBackend(net))
@@ -69,6 +76,9 @@ def main() -> None:
 
     out: dict = {"model": str(args.model), "labels": str(args.labels), "pose_mae": mae(pose),
                  "head_on_true_points": mae(calibrated(true_points)), "scale": {}, "offset": {}}
+    errors = pose_errors(pose, true)
+    interval = paired_bootstrap(np.zeros_like(errors), errors, true[:, 0], by_bin=False)
+    out["pose_mae_interval"] = [round(v, 3) for v in interval["ci95"]]
     for a, angle in enumerate(("yaw", "pitch", "roll")):
         for lo, hi in BINS:
             sel = (np.abs(pose[:, 0]) >= lo) & (np.abs(pose[:, 0]) < hi)
@@ -103,6 +113,15 @@ def main() -> None:
         "rms_percent_of_crop": float(np.sqrt((offset ** 2).mean()) * 100), "pose_mae": mae(calibrated(moved)),
         "nme_before": float(yaw_binned(nme_bbox(own, true_points), true[:, 0])["mean_of_bins"] * 100),
         "nme_after": float(yaw_binned(nme_bbox(moved, true_points), true[:, 0])["mean_of_bins"] * 100)}
+    if args.other_heads:
+        reads, each = [pose], {}
+        for spec in args.other_heads:
+            path, k = spec.rsplit("=", 1)
+            other = load_model(path)
+            other.pose_profile_keep = float(k)
+            reads.append(predict_records(LandmarkModel(TorchBackend(other)), val, progress=False)[1])
+            each[spec] = mae(reads[-1])
+        out["head_average"] = {"heads": each, "pose_mae": mae(np.mean(reads, 0))}
     write_text(args.out, json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 
