@@ -3,10 +3,12 @@ The prior is fitted on the labelled pool (the network's inner points -> the labe
 read on aflw2000-3d-val as `efld eval` crops it: the NME (mean of the |yaw| bins, and the jaw's), and the pose from
 the network's own pose head and calibration reading the blended points (a head refitted to them reads them better).
 The pool cannot choose keep (its jaw labels follow the inner points through the labeller's shape model); val does,
-as model selection of one number. `split_half` says how far such a choice carries to faces it was not made on: keep is
-chosen by the NME on a random half of val and scored on the other half, 200 times each way.
+as model selection of one number. `youtube_test` scores the same blends on youtube-faces-68's test split (true jaws,
+mostly frontal, a markup of its own that follows the silhouette on turned faces; mean over faces). `split_half` says how far such a choice carries to faces it was not made on: keep is
+chosen by the NME on a random half of val and scored on the other half, 200 times each way. MODEL is a network
+without a prior (v0.9.7 for v0.9.8's keep; v0.9.8 already carries one).
 
-    python benchmarks/jaw_prior_keep.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels_jaw_offset_y \\
+    python benchmarks/jaw_prior_keep.py models/efld-mnv3s-0.5/stage13/efld.pt --labels runs/pool_labels_jaw_offset_y \\
         --out benchmarks/results/jaw_prior_keep_v0.9.7.json
 """
 from __future__ import annotations
@@ -45,11 +47,15 @@ def main() -> None:
     yaw = true_pose[:, 0]
     own, truth = crop_points(model, val)
     own = own.reshape(len(val), -1)
+    youtube = load_records(data_root() / "youtube-faces-68:test", progress=False)
+    yt_own, yt_truth = crop_points(model, youtube)
+    yt_own = yt_own.reshape(len(youtube), -1)
 
     def binned(e: np.ndarray) -> dict[str, float]:
         return {k: round(v * 100, 4) for k, v in yaw_binned(e, yaw).items() if not k.startswith("n_")}
 
-    out: dict = {"model": str(args.model), "labels": str(args.labels), "pool_faces": len(pool), "keep": {}}
+    out: dict = {"model": str(args.model), "labels": str(args.labels), "pool_faces": len(pool), "keep": {},
+                 "youtube_test": {}}
     nme, pose = {}, {}
     for keep in KEEPS:
         points = blend_jaw(own, prior, keep)
@@ -60,7 +66,11 @@ def main() -> None:
         nme[keep], pose[keep] = nme_bbox(pts, truth), pose_errors(read, true_pose)
         out["keep"][f"{keep:g}"] = {"nme": binned(nme[keep]), "jaw": binned(nme_bbox_by_region(pts, truth)["jaw"]),
                                     "pose_mae": round(float(np.nanmean(pose[keep])), 4)}
-        print(f"keep {keep:g}: {json.dumps(out['keep'][f'{keep:g}'])}", flush=True)
+        yt = blend_jaw(yt_own, prior, keep).reshape(-1, 68, 2)
+        out["youtube_test"][f"{keep:g}"] = {"nme": round(float(nme_bbox(yt, yt_truth).mean() * 100), 4),
+                                            "jaw": round(float(nme_bbox_by_region(yt, yt_truth)["jaw"].mean() * 100), 4)}
+        print(f"keep {keep:g}: {json.dumps(out['keep'][f'{keep:g}'])}, youtube test "
+              f"{json.dumps(out['youtube_test'][f'{keep:g}'])}", flush=True)
 
     def headline(e: np.ndarray, sel: np.ndarray) -> float:
         return yaw_binned(e[sel], yaw[sel])["mean_of_bins"] * 100

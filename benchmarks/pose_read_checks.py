@@ -14,7 +14,7 @@ far another draw of such faces, the held-out half for one, could read the same m
 - `head_average` (with --other-heads): other pose heads trained on the same frozen network (other seeds), each with
   its own profile calibration k, their reads averaged with this model's (do the heads' errors average out?).
 
-    python benchmarks/pose_read_checks.py models/efld-mnv3s-0.5/efld.pt --labels runs/pool_labels_jaw_offset_y \\
+    python benchmarks/pose_read_checks.py models/efld-mnv3s-0.5/stage13/efld.pt --labels runs/pool_labels_jaw_offset_y \\
         --out benchmarks/results/pose_read_checks_v0.9.7.json \\
         --other-heads runs/pose_head_jaw_offset_soup4_s16_mirror.pt=0.82 runs/pose_head_jaw_offset_soup4_s17_mirror.pt=0.81
 """
