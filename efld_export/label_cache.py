@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import os
+import threading
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -71,9 +72,19 @@ def _package_imports(name: str) -> set[str]:
     return {m for m in found if _module_file(m) is not None}
 
 
-@functools.cache
+_SOURCES_LOCK = threading.Lock()
+
+
 def labeller_sources() -> tuple[Path, ...]:
-    """The files of _LABELLER_ROOTS and of every package module they reach by import, sorted."""
+    """The files of _LABELLER_ROOTS and of every package module they reach by import, sorted; found once per process,
+    under a lock: CPython 3.11's ast.parse can fail spuriously when two threads parse at once ("AST constructor
+    recursion depth mismatch", python/cpython#106905), and two runs in one process may label at the same time."""
+    with _SOURCES_LOCK:
+        return _labeller_sources()
+
+
+@functools.cache
+def _labeller_sources() -> tuple[Path, ...]:
     seen: set[str] = set()
     todo = list(_LABELLER_ROOTS)
     while todo:

@@ -61,6 +61,29 @@ def test_the_key_covers_the_labellers_modules_and_what_they_import_only() -> Non
     assert not names & {"cli.py", "train.py", "loss.py", "augment.py"}  # editing these keeps the labels
 
 
+def test_threads_that_ask_at_once_parse_the_package_once(monkeypatch) -> None:
+    """Two threads parsing at once can fail in CPython 3.11 (python/cpython#106905): the walk runs once, locked."""
+    parsed: list[str] = []
+    real = label_cache._package_imports
+
+    def slow(name: str) -> set[str]:
+        parsed.append(name)
+        time.sleep(0.01)  # long enough for the other threads to arrive mid-walk
+        return real(name)
+
+    monkeypatch.setattr(label_cache, "_package_imports", slow)
+    label_cache._labeller_sources.cache_clear()
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(labeller_sources())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    label_cache._labeller_sources.cache_clear()  # the next caller walks the real imports again
+    assert len(results) == 4 and len(set(results)) == 1
+    assert len(parsed) == len(set(parsed)) == len(results[0])
+
+
 def test_an_edit_to_a_labeller_module_changes_the_key(tmp_path: Path, monkeypatch) -> None:
     source = tmp_path / "label.py"
     source.write_text("A = 1\n")
