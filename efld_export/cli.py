@@ -369,15 +369,14 @@ def jaw_prior_cmd(checkpoint: Path, labels: Path, out: Path, keep: float, skip_b
 
     from .checkpoint import load_checkpoint, save_checkpoint
     from .data import load_records
-    from .jaw_prior import jaw_prior_state
+    from .jaw_prior import check_no_prior, jaw_prior_state
 
     if out.exists() and out.resolve() == checkpoint.resolve():
         raise EFLDError(f"{out}: the output would overwrite the checkpoint it is made from")
     state = load_checkpoint(checkpoint)
-    if state.get("jaw_prior"):  # before the pool is read
-        raise EFLDError(f"{checkpoint}: it already has a jaw prior folded in; fit it on the network without one")
-    records = [r for r in load_records(labels, skip_bad=skip_bad) if np.isfinite(r.points).all()]
     try:
+        check_no_prior(state)  # before the pool is read
+        records = [r for r in load_records(labels, skip_bad=skip_bad) if np.isfinite(r.points).all()]
         save_checkpoint(out, jaw_prior_state(state, records, keep, labels))
     except ValueError as e:
         raise EFLDError(f"{checkpoint}: {e}") from None

@@ -36,7 +36,7 @@ def crop_points(model: LandmarkModel, records: list[Record], progress: bool = Tr
     """The model's points and the records' own, (N, 68, 2) in crop units (the landmark layer's frame), each face cut
     as `efld eval` cuts it (the box of its own points)."""
     pred, true = [], []
-    for i in tqdm(range(0, len(records), chunk), desc="jaw prior: pool", unit="chunk", disable=not progress):
+    for i in tqdm(range(0, len(records), chunk), desc="predicting", unit="chunk", disable=not progress):
         part = records[i:i + chunk]
         crops, mats = zip(*(crop_face(r.load_image(), box_from_points(r.points)) for r in part))
         pred.append(model.predict_crops(list(crops))[0] / (INPUT_SIZE - 1))
@@ -89,6 +89,12 @@ def fold_jaw_prior(model: torch.nn.Module, prior: np.ndarray, keep: float) -> No
     b[jaw] += (1 - keep) * torch.tensor(prior[-1], dtype=torch.float32)
 
 
+def check_no_prior(state: dict[str, Any]) -> None:
+    """A prior is fitted to a network's own jaw: on a network that already has one it would fit the blend."""
+    if state.get("jaw_prior"):
+        raise ValueError("it already has a jaw prior folded in; fit it on the network without one")
+
+
 def jaw_prior_state(state: dict[str, Any], records: list[Record], keep: float, labels: Path | str,
                     progress: bool = True) -> dict[str, Any]:
     """A checkpoint's state (load_checkpoint's dict) with the prior fitted on records (a labelled pool) folded in
@@ -98,8 +104,7 @@ def jaw_prior_state(state: dict[str, Any], records: list[Record], keep: float, l
     from .train import finished
 
     state = finished(state)
-    if state.get("jaw_prior"):
-        raise ValueError("the checkpoint already has a jaw prior folded in; fit it on the network without one")
+    check_no_prior(state)
     model = model_from_state(state)
     flip_test, model.flip_test = model.flip_test, False  # the prior reads one pass's points, as it is folded
     predicted, labels_crop = crop_points(LandmarkModel(TorchBackend(model)), records, progress)
