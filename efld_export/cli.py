@@ -10,6 +10,7 @@ import click
 from .errors import EFLDError
 from .files import write_text
 from .label import JAW_DEPTHS, JAW_OFFSETS, POSE_LABELS
+from .landmarks import REGIONS
 from .release import MODEL_NAME
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
@@ -353,31 +354,38 @@ def finish_cmd(checkpoint: Path, out: Path, pose_profile_keep: float | None, pos
     click.echo(str(out))
 
 
-@cli.command("jaw-prior")
+@cli.command("shape-prior")
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("labels", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--keep", type=click.FloatRange(0.0, 1.0), required=True,
-              help="The network's own share of the jaw (1: the prior off); benchmarks/jaw_prior_keep.py measures it.")
+              help="The network's own share of each region (1: the prior off); benchmarks/shape_prior_keep.py "
+                   "measures it.")
+@click.option("--regions", default=",".join(REGIONS), show_default=True,
+              help="The face regions the prior re-estimates, comma-separated (v0.9.8: jaw).")
 @click.option("--skip-bad", is_flag=True, help="Leave out unreadable records of LABELS instead of stopping.")
-def jaw_prior_cmd(checkpoint: Path, labels: Path, out: Path, keep: float, skip_bad: bool) -> None:
-    """Fold a jaw from the inner points into CHECKPOINT's landmark layer (efld_export/jaw_prior.py) and write OUT:
-    the least-squares map from the network's inner points to the jaw of LABELS (a labelled training pool, as `efld
-    label` writes it), blended with the network's own jaw at --keep. Same graph, size and speed. Refit the pose head
-    and measure its calibration on OUT after it, since the points it reads have moved."""
+def shape_prior_cmd(checkpoint: Path, labels: Path, out: Path, keep: float, regions: str, skip_bad: bool) -> None:
+    """Fold a shape prior into CHECKPOINT's landmark layer (efld_export/shape_prior.py) and write OUT: for each region,
+    the least-squares map from the network's other points to the region's points in LABELS (a labelled training pool,
+    as `efld label` writes it), blended with the network's own at --keep. Same graph, size and speed. Measure the
+    pose calibration on OUT after it (and refit the pose head if it reads worse), since the points have moved."""
     import numpy as np
 
     from .checkpoint import load_checkpoint, save_checkpoint
     from .data import load_records
-    from .jaw_prior import check_no_prior, jaw_prior_state
+    from .shape_prior import check_no_prior, shape_prior_state
 
     if out.exists() and out.resolve() == checkpoint.resolve():
         raise EFLDError(f"{out}: the output would overwrite the checkpoint it is made from")
+    names = [r.strip() for r in regions.split(",") if r.strip()]
+    unknown = sorted(set(names) - set(REGIONS))
+    if unknown or not names:
+        raise EFLDError(f"--regions: {unknown or regions!r} not among {', '.join(REGIONS)}")
     state = load_checkpoint(checkpoint)
     try:
         check_no_prior(state)  # before the pool is read
         records = [r for r in load_records(labels, skip_bad=skip_bad) if np.isfinite(r.points).all()]
-        save_checkpoint(out, jaw_prior_state(state, records, keep, labels))
+        save_checkpoint(out, shape_prior_state(state, records, keep, labels, names))
     except ValueError as e:
         raise EFLDError(f"{checkpoint}: {e}") from None
     click.echo(str(out))

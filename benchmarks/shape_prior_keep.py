@@ -1,15 +1,18 @@
-"""How much of its own jaw should a network keep beside the jaw its inner points imply? (issue 3; efld_export/jaw_prior.py)
-The prior is fitted on the labelled pool (the network's inner points -> the labels' jaw), then blended at each keep and
-read on aflw2000-3d-val as `efld eval` crops it: the NME (mean of the |yaw| bins, and the jaw's), and the pose from
-the network's own pose head and calibration reading the blended points (a head refitted to them reads them better).
-The pool cannot choose keep (its jaw labels follow the inner points through the labeller's shape model); val does,
-as model selection of one number. `youtube_test` scores the same blends on youtube-faces-68's test split (true jaws,
+"""How much of each region should a network keep beside what its other points imply? (issue 3;
+efld_export/shape_prior.py) The prior is fitted on the labelled pool (per region in --regions, the network's other
+points -> the labels' points of the region), then blended at each keep and read on aflw2000-3d-val as `efld eval`
+crops it: the NME (mean of the |yaw| bins, and per region), and the pose from the network's own pose head and
+calibration reading the blended points. The pool cannot choose keep (its labels follow one another through the
+labeller's shape model); val does,
+as model selection of one number. `youtube_test` scores the same blends on youtube-faces-68's test split (true points,
 mostly frontal, a markup of its own that follows the silhouette on turned faces; mean over faces). `split_half` says how far such a choice carries to faces it was not made on: keep is
 chosen by the NME on a random half of val and scored on the other half, 200 times each way. MODEL is a network
-without a prior (v0.9.7 for v0.9.8's keep; v0.9.8 already carries one).
+without a prior (v0.9.7; v0.9.8 already carries one).
 
-    python benchmarks/jaw_prior_keep.py models/efld-mnv3s-0.5/stage13/efld.pt --labels runs/pool_labels_jaw_offset_y \\
-        --out benchmarks/results/jaw_prior_keep_v0.9.7.json
+    python benchmarks/shape_prior_keep.py models/efld-mnv3s-0.5/stage13/efld.pt --labels runs/pool_labels_jaw_offset_y \\
+        --regions jaw --out benchmarks/results/shape_prior_keep_jaw_v0.9.7.json   (v0.9.8's keep)
+    python benchmarks/shape_prior_keep.py models/efld-mnv3s-0.5/stage13/efld.pt --labels runs/pool_labels_jaw_offset_y \\
+        --out benchmarks/results/shape_prior_keep_v0.9.7.json
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ import torch
 from efld_export.checkpoint import load_model
 from efld_export.data import data_root, load_records
 from efld_export.files import write_text
-from efld_export.jaw_prior import blend_jaw, crop_points, fit_jaw_prior
+from efld_export.landmarks import REGIONS
+from efld_export.shape_prior import blend, crop_points, fit_shape_prior
 from efld_export.metrics import nme_bbox, nme_bbox_by_region, pose_errors, yaw_binned
 from efld_export.runtime import LandmarkModel, TorchBackend
 
@@ -36,12 +40,14 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--labels", type=Path, required=True, help="The pool labelled by `efld label`.")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--regions", default=",".join(REGIONS), help="Comma-separated regions the prior re-estimates.")
     args = ap.parse_args()
+    regions = args.regions.split(",")
     net = load_model(args.model)
     net.flip_test = False
     model = LandmarkModel(TorchBackend(net))
     pool = [r for r in load_records(args.labels, skip_bad=True, progress=False) if np.isfinite(r.points).all()]
-    prior = fit_jaw_prior(*crop_points(model, pool))
+    prior = fit_shape_prior(*crop_points(model, pool), regions)
     val = load_records(data_root() / "aflw2000-3d-val", progress=False)
     true_pose = np.stack([r.pose for r in val])
     yaw = true_pose[:, 0]
@@ -54,19 +60,20 @@ def main() -> None:
     def binned(e: np.ndarray) -> dict[str, float]:
         return {k: round(v * 100, 4) for k, v in yaw_binned(e, yaw).items() if not k.startswith("n_")}
 
-    out: dict = {"model": str(args.model), "labels": str(args.labels), "pool_faces": len(pool), "keep": {},
+    out: dict = {"model": str(args.model), "labels": str(args.labels), "regions": regions, "pool_faces": len(pool), "keep": {},
                  "youtube_test": {}}
     nme, pose = {}, {}
     for keep in KEEPS:
-        points = blend_jaw(own, prior, keep)
+        points = blend(own, prior, keep)
         with torch.no_grad():
             read = net.read_pose(torch.tensor(points, dtype=torch.float32))
             read = np.degrees(net.calibrate_profile_pose(read).numpy() if net.pose_profile_keep < 1 else read.numpy())
         pts = points.reshape(-1, 68, 2)
         nme[keep], pose[keep] = nme_bbox(pts, truth), pose_errors(read, true_pose)
-        out["keep"][f"{keep:g}"] = {"nme": binned(nme[keep]), "jaw": binned(nme_bbox_by_region(pts, truth)["jaw"]),
-                                    "pose_mae": round(float(np.nanmean(pose[keep])), 4)}
-        yt = blend_jaw(yt_own, prior, keep).reshape(-1, 68, 2)
+        out["keep"][f"{keep:g}"] = {"nme": binned(nme[keep]), "pose_mae": round(float(np.nanmean(pose[keep])), 4),
+                                    "regions": {r: binned(e)["mean_of_bins"]
+                                                for r, e in nme_bbox_by_region(pts, truth).items()}}
+        yt = blend(yt_own, prior, keep).reshape(-1, 68, 2)
         out["youtube_test"][f"{keep:g}"] = {"nme": round(float(nme_bbox(yt, yt_truth).mean() * 100), 4),
                                             "jaw": round(float(nme_bbox_by_region(yt, yt_truth)["jaw"].mean() * 100), 4)}
         print(f"keep {keep:g}: {json.dumps(out['keep'][f'{keep:g}'])}, youtube test "
