@@ -2,11 +2,11 @@
 # A trained network read the way every release since v0.9.5 reads it (issue 3): its own figures on val, a pose head
 # from scratch on the frozen network (benchmarks/pose_head_NAME.yaml, whose init is runs/NAME_no_head.pt), read
 # mirror-averaged, k from the y pool (benchmarks/finish_calibrated.sh), then `efld compare` against AGAINST (v0.9.6,
-# the default, v0.9.7 or v0.9.8). About 17 minutes on 2 cores. The last steps of train_jaw_offset_soup.sh.
+# the default, v0.9.7, v0.9.8 or v0.9.9). About 17 minutes on 2 cores. The last steps of train_jaw_offset_soup.sh.
 #
-#   [AGAINST=v0.9.8] benchmarks/fresh_head.sh NAME NETWORK
+#   [AGAINST=v0.9.9] benchmarks/fresh_head.sh NAME NETWORK
 #   (writes runs/NAME.pt and benchmarks/results/{eval_distill,pose_profile_keep_pose_head}_NAME.json and
-#   compare_v096_NAME.json, compare_v097_NAME.json or compare_v098_NAME.json)
+#   compare_vXYZ_NAME.json for AGAINST vX.Y.Z)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
@@ -15,8 +15,9 @@ DATA=${EFLD_DATA:-../shared/data}
 case ${AGAINST:-v0.9.6} in
     v0.9.6) BASE=models/efld-mnv3s-0.5/stage12/efld.pt ;;
     v0.9.7) BASE=models/efld-mnv3s-0.5/stage13/efld.pt ;;
-    v0.9.8) BASE=models/efld-mnv3s-0.5/efld.pt ;;  # stage14/efld.pt once a later release ships
-    *) echo "AGAINST must be v0.9.6, v0.9.7 or v0.9.8, got $AGAINST" >&2; exit 2 ;;
+    v0.9.8) BASE=models/efld-mnv3s-0.5/stage14/efld.pt ;;
+    v0.9.9) BASE=models/efld-mnv3s-0.5/efld.pt ;;  # stage15/efld.pt once a later release ships
+    *) echo "AGAINST must be v0.9.6, v0.9.7, v0.9.8 or v0.9.9, got $AGAINST" >&2; exit 2 ;;
 esac
 TAG=$(echo "${AGAINST:-v0.9.6}" | tr -d '.')
 efld eval "$NETWORK" "$DATA/aflw2000-3d-val" --threads 2 --json "benchmarks/results/eval_distill_$NAME.json"

@@ -5,7 +5,7 @@
 # the seed; seed 31 writes the config's own out, others out_sSEED), `efld average` of them all with y's seed 31
 # (v0.9.6's own run, runs/distill_jaw_offset from benchmarks/train_v096.sh), a head from scratch on the frozen
 # average (a run whose training loss diverged stays out), read mirror-averaged, k from the y pool, then `efld compare`
-# against AGAINST (v0.9.6, the default, v0.9.7 or v0.9.8): benchmarks/fresh_head.sh with benchmarks/pose_head_NAME.yaml.
+# against AGAINST (v0.9.6, the default, v0.9.7, v0.9.8 or v0.9.9): benchmarks/fresh_head.sh with benchmarks/pose_head_NAME.yaml.
 # About 25 minutes a run and 17 for the rest on 2 cores.
 #
 #   [AGAINST=v0.9.7] benchmarks/train_jaw_offset_soup.sh NAME RUN...
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 NAME=$1; shift
-case ${AGAINST:-v0.9.6} in v0.9.6 | v0.9.7 | v0.9.8) ;; *) echo "AGAINST must be v0.9.6, v0.9.7 or v0.9.8, got $AGAINST" >&2; exit 2 ;; esac
+case ${AGAINST:-v0.9.6} in v0.9.6 | v0.9.7 | v0.9.8 | v0.9.9) ;; *) echo "AGAINST must be v0.9.6, v0.9.7, v0.9.8 or v0.9.9, got $AGAINST" >&2; exit 2 ;; esac
 RUNS=(runs/distill_jaw_offset/last.pt)
 for RUN_SPEC in "$@"; do
     LABELS=y; SEED=$RUN_SPEC
