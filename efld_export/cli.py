@@ -373,14 +373,15 @@ def shape_prior_cmd(checkpoint: Path, labels: Path, out: Path, keep: float, regi
 
     from .checkpoint import load_checkpoint, save_checkpoint
     from .data import load_records
-    from .shape_prior import check_no_prior, shape_prior_state
+    from .shape_prior import check_no_prior, check_regions, shape_prior_state
 
     if out.exists() and out.resolve() == checkpoint.resolve():
         raise EFLDError(f"{out}: the output would overwrite the checkpoint it is made from")
     names = [r.strip() for r in regions.split(",") if r.strip()]
-    unknown = sorted(set(names) - set(REGIONS))
-    if unknown or not names:
-        raise EFLDError(f"--regions: {unknown or regions!r} not among {', '.join(REGIONS)}")
+    try:
+        check_regions(names)
+    except ValueError as e:
+        raise EFLDError(f"--regions: {e}") from None
     state = load_checkpoint(checkpoint)
     try:
         check_no_prior(state)  # before the pool is read

@@ -59,12 +59,16 @@ def mirrored(points: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_regions(regions: Sequence[str]) -> None:
+    unknown = sorted(set(regions) - set(REGIONS))
+    if unknown or not regions:
+        raise ValueError(f"regions must be some of {', '.join(REGIONS)}, got {', '.join(regions) or 'none'}")
+
+
 def fit_shape_prior(predicted: np.ndarray, labels: np.ndarray, regions: Sequence[str] = tuple(REGIONS)) -> Prior:
     """Per region, least squares from the predicted points outside it (and 1) to the labels' points in it, on every
     face and its mirror image, so that the prior has no handedness. predicted, labels: (N, 68, 2) crop units."""
-    unknown = sorted(set(regions) - set(REGIONS))
-    if unknown or not regions:
-        raise ValueError(f"regions must be some of {sorted(REGIONS)}, got {list(regions)}")
+    check_regions(regions)
     predicted = np.concatenate([predicted, mirrored(predicted)]).reshape(-1, 2 * NUM_POINTS)
     labels = np.concatenate([labels, mirrored(labels)]).reshape(-1, 2 * NUM_POINTS)
     known = np.isfinite(predicted).all(1) & np.isfinite(labels).all(1)
