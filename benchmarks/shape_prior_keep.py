@@ -3,10 +3,10 @@ efld_export/shape_prior.py) The prior is fitted on the labelled pool (per region
 points -> the labels' points of the region), then blended at each keep and read on aflw2000-3d-val as `efld eval`
 crops it: the NME (mean of the |yaw| bins, and per region), and the pose from the network's own pose head and
 calibration reading the blended points. The pool cannot choose keep (its labels follow one another through the
-labeller's shape model); val does,
-as model selection of one number. `youtube_test` scores the same blends on youtube-faces-68's test split (true points,
-mostly frontal, a markup of its own that follows the silhouette on turned faces; mean over faces). `split_half` says how far such a choice carries to faces it was not made on: keep is
-chosen by the NME on a random half of val and scored on the other half, 200 times each way. MODEL is a network
+labeller's shape model); val does, as model selection of one number. `youtube_test` scores the same blends on
+youtube-faces-68's test split (true points, mostly frontal, a markup of its own that follows the silhouette on turned
+faces; mean over faces). `split_half` says how far such a choice carries to faces it was not made on: keep is chosen by
+the NME on a random half of val and scored on the other half, 200 times each way. MODEL is a network
 without a prior (v0.9.7; v0.9.8 already carries one).
 
     python benchmarks/shape_prior_keep.py models/efld-mnv3s-0.5/stage13/efld.pt --labels runs/pool_labels_jaw_offset_y \\
@@ -60,8 +60,8 @@ def main() -> None:
     def binned(e: np.ndarray) -> dict[str, float]:
         return {k: round(v * 100, 4) for k, v in yaw_binned(e, yaw).items() if not k.startswith("n_")}
 
-    out: dict = {"model": str(args.model), "labels": str(args.labels), "regions": regions, "pool_faces": len(pool), "keep": {},
-                 "youtube_test": {}}
+    out: dict = {"model": str(args.model), "labels": str(args.labels), "regions": regions, "pool_faces": len(pool),
+                 "keep": {}, "youtube_test": {}}
     nme, pose = {}, {}
     for keep in KEEPS:
         points = blend(own, prior, keep)
@@ -74,8 +74,9 @@ def main() -> None:
                                     "regions": {r: binned(e)["mean_of_bins"]
                                                 for r, e in nme_bbox_by_region(pts, truth).items()}}
         yt = blend(yt_own, prior, keep).reshape(-1, 68, 2)
+        jaw = nme_bbox_by_region(yt, yt_truth)["jaw"]
         out["youtube_test"][f"{keep:g}"] = {"nme": round(float(nme_bbox(yt, yt_truth).mean() * 100), 4),
-                                            "jaw": round(float(nme_bbox_by_region(yt, yt_truth)["jaw"].mean() * 100), 4)}
+                                            "jaw": round(float(jaw.mean() * 100), 4)}
         print(f"keep {keep:g}: {json.dumps(out['keep'][f'{keep:g}'])}, youtube test "
               f"{json.dumps(out['youtube_test'][f'{keep:g}'])}", flush=True)
 

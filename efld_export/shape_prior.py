@@ -60,6 +60,7 @@ def mirrored(points: np.ndarray) -> np.ndarray:
 
 
 def check_regions(regions: Sequence[str]) -> None:
+    """Region names of landmarks.REGIONS, at least one: checked before the pool is read."""
     unknown = sorted(set(regions) - set(REGIONS))
     if unknown or not regions:
         raise ValueError(f"regions must be some of {', '.join(REGIONS)}, got {', '.join(regions) or 'none'}")
@@ -120,7 +121,7 @@ def fold_shape_prior(model: torch.nn.Module, prior: Prior, keep: float) -> None:
 
 def check_no_prior(state: dict[str, Any]) -> None:
     """A prior is fitted to a network's own points: on a network that already has one it would fit the blend."""
-    if state.get("shape_prior") or state.get("jaw_prior"):
+    if state.get("shape_prior") or state.get("jaw_prior"):  # "jaw_prior": v0.9.8's record (stage14), the jaw's alone
         raise ValueError("it already has a shape prior folded in; fit it on the network without one")
 
 

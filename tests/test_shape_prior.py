@@ -93,7 +93,8 @@ def test_folding_into_the_layer_gives_the_blend_of_the_network_outputs(templates
 def test_the_command_folds_a_prior_fitted_on_a_labelled_pool(trained, tmp_path, capsys):
     pool = write_csv_dataset(tmp_path / "pool", n=60, seed=9)
     out = tmp_path / "jaw.pt"
-    res = CliRunner().invoke(cli, ["shape-prior", str(trained), str(pool), str(out), "--keep", "0.5", "--regions", "jaw"])
+    res = CliRunner().invoke(cli, ["shape-prior", str(trained), str(pool), str(out), "--keep", "0.5",
+                                   "--regions", "jaw"])
     assert res.exit_code == 0, res.output
     state = load_checkpoint(out)
     assert state["shape_prior"] == {"labels": str(pool), "faces": 60, "keep": 0.5, "regions": ["jaw"]}
