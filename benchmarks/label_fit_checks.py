@@ -35,8 +35,8 @@ from efld_export.data.readers import read_aflw21_csv
 from efld_export.data.record import Record
 from efld_export.face3d import EAR_LOBES, JAW, FaceFit, FaceModel3D
 from efld_export.files import write_text
-from efld_export.label import (LABEL_FOCAL, SHAPE_MODEL_MAX_YAW, _size, _yaw, label_records, pool_shape_model,
-                               teacher_meshes, teacher_weight)
+from efld_export.label import (LABEL_FOCAL, SHAPE_MODEL_MAX_YAW, _size, _yaw, fit_with_teachers, label_records,
+                               pool_shape_model, teacher_meshes, teacher_weight)
 from efld_export.landmarks import FAR_JAW, GROUPS
 from efld_export.metrics import jaw_forward_offset, nme_bbox, nme_bbox_by_region, yaw_binned
 from efld_export.peers import MediaPipePeer
@@ -50,16 +50,17 @@ NearWeight = Callable[[float, float], float]
 
 
 def fit(model: FaceModel3D, rec: Record, lab, mesh: np.ndarray, near: NearWeight | None = None) -> FaceFit:
-    """label.py's fit (fit_with_teachers), with MediaPipe's near-side jaw beyond SHAPE_MODEL_MAX_YAW at near's
-    weight; near None: its jaw only within it, as the labeller does."""
+    """The labeller's fit (label.py's fit_with_teachers: MediaPipe's jaw only within SHAPE_MODEL_MAX_YAW); with near,
+    MediaPipe's near-side jaw joins it beyond that at near's weight."""
     yaw = _yaw(rec, lab)
+    if near is None or abs(yaw) <= SHAPE_MODEL_MAX_YAW:
+        return fit_with_teachers(model, rec, mesh, teacher_weight(yaw), LABEL_FOCAL,
+                                 mesh_jaw=abs(yaw) <= SHAPE_MODEL_MAX_YAW)
     w, h = _size(rec)
     wt = np.full(len(mesh), teacher_weight(yaw))
-    if abs(yaw) > SHAPE_MODEL_MAX_YAW:
-        wt[list(GROUPS["jaw"])] = 0.0
-        if near is not None:
-            side = [j for j in GROUPS["jaw"] if j not in FAR_JAW[int(np.sign(yaw))] and j != 8]
-            wt[side] = near(abs(yaw), teacher_weight(yaw))
+    wt[list(GROUPS["jaw"])] = 0.0
+    side = [j for j in GROUPS["jaw"] if j not in FAR_JAW[int(np.sign(yaw))] and j != 8]
+    wt[side] = near(abs(yaw), teacher_weight(yaw))
     return model.fit(rec.extra["points21"], w, h, mesh[:, :2], wt, focal=LABEL_FOCAL * w)
 
 

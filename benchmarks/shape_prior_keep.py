@@ -66,8 +66,7 @@ def main() -> None:
     for keep in KEEPS:
         points = blend(own, prior, keep)
         with torch.no_grad():
-            read = net.read_pose(torch.tensor(points, dtype=torch.float32))
-            read = np.degrees(net.calibrate_profile_pose(read).numpy() if net.pose_profile_keep < 1 else read.numpy())
+            read = np.degrees(net.calibrate_profile_pose(net.read_pose(torch.tensor(points, dtype=torch.float32))).numpy())
         pts = points.reshape(-1, 68, 2)
         nme[keep], pose[keep] = nme_bbox(pts, truth), pose_errors(read, true_pose)
         out["keep"][f"{keep:g}"] = {"nme": binned(nme[keep]), "pose_mae": round(float(np.nanmean(pose[keep])), 4),

@@ -194,8 +194,7 @@ def bench(artifacts: list[Path], records: list[Record] | None, data_dir: Path | 
             report, _ = evaluate(landmarker, records, data_dir, progress=False)
             row.update({k: report[k] for k in ("nme_bbox", "nme_bbox_fitted", "nme_interocular") if k in report})
             faces = records[:speed_crops]
-            crops = np.stack([landmarker.crop(r.extra["image"] if "image" in r.extra else r.load_image(),
-                                              box_from_points(r.points))[0] for r in faces])
+            crops = np.stack([landmarker.crop(r.image(), box_from_points(r.points))[0] for r in faces])
         else:  # no data: speed only, on noise crops of the subject's input size
             size = landmarker.crop(np.zeros((8, 8, 3), np.uint8), np.array([2.0, 2.0, 4.0, 4.0]))[0].shape
             crops = rng.integers(0, 256, (speed_crops, *size), dtype=np.uint8)

@@ -25,7 +25,7 @@ def predict_records(model: LandmarkModel, records: list[Record], chunk: int = 25
     bar = tqdm(total=len(records), desc="evaluating", unit="img", disable=not progress, leave=False)
     for i in range(0, len(records), chunk):
         part = records[i:i + chunk]
-        faces = [(r.extra["image"] if "image" in r.extra else r.load_image(), box_from_points(r.points)) for r in part]
+        faces = [(r.image(), box_from_points(r.points)) for r in part]
         preds = model.predict_batch(faces)
         pts += [p.points for p in preds]
         poses += [p.pose for p in preds]
@@ -145,7 +145,7 @@ def draw_grid(records: list[Record], pred: np.ndarray, path: Path, n: int = 16, 
     grid = np.zeros((rows * cell, cols * cell, 3), np.uint8)
     for k, i in enumerate(idx):
         rec = records[i]
-        img = rec.extra["image"] if "image" in rec.extra else rec.load_image()
+        img = rec.image()
         crop, m = crop_face(img, box_from_points(rec.points), cell)
         crop = np.ascontiguousarray(crop)
         for pts, colour in ((rec.points, (0, 255, 0)), (pred[i], (255, 0, 0))):

@@ -46,7 +46,7 @@ def crop_points(model: LandmarkModel, records: list[Record], progress: bool = Tr
     pred, true = [], []
     for i in tqdm(range(0, len(records), chunk), desc="predicting", unit="chunk", disable=not progress):
         part = records[i:i + chunk]
-        crops, mats = zip(*(crop_face(r.load_image(), box_from_points(r.points)) for r in part))
+        crops, mats = zip(*(crop_face(r.image(), box_from_points(r.points)) for r in part))
         pred.append(model.predict_crops(list(crops))[0] / (INPUT_SIZE - 1))
         true.append(np.stack([transform_points(r.points, m) for r, m in zip(part, mats)]) / (INPUT_SIZE - 1))
     return np.concatenate(pred), np.concatenate(true)

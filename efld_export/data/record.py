@@ -37,6 +37,10 @@ class Record:
         """The image as RGB uint8; DataError naming the file if it is missing or corrupt."""
         return read_image(self.image_path)
 
+    def image(self) -> np.ndarray:
+        """The image loaded with the record (data.load_records keeps it in extra["image"]), else read from disk."""
+        return self.extra["image"] if "image" in self.extra else self.load_image()
+
     def validate(self, image_shape: tuple[int, ...] | None = None) -> None:
         """Raise DataError if the points are malformed or far outside the image."""
         where = dict(path=self.source or str(self.image_path), line=self.line)
